@@ -1,0 +1,152 @@
+"""promotion_decision: the rule, the alias move, and the record (the audit trail MLflow lacks)."""
+
+
+from datetime import datetime, timezone
+
+import pandas as pd
+from dagster import AssetDep, AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
+from pydantic import Field
+
+from mlops_assets.assets.models import rows_fingerprint, validation_rows
+from mlops_assets.checks import production_invariants, promotion_check_specs
+from mlops_assets.domain.metrics import roc_auc
+from mlops_assets.domain.model import score
+from mlops_assets.domain.months import as_of_for
+from mlops_assets.domain.promotion import PromotionPolicy, decide
+from mlops_assets.domain.schema import LABEL
+from mlops_assets.partitions import monthly_partitions, previous_month
+from mlops_assets.resources import MlflowModelRegistry
+
+# The logged model must score the validation rows exactly as it did at training time.
+_RESCORE_TOLERANCE = 1e-9
+
+
+class PromotionConfig(Config):
+    delta: float = Field(default=0.01, ge=0.0, description="Promote only if candidate_auc >= production_auc + delta.")
+
+
+def _fmt(value) -> str:
+    return "None" if value is None else f"{value:.4f}"
+
+
+@asset(
+    partitions_def=monthly_partitions,
+    group_name="promotion",
+    kinds={"mlflow"},
+    # Each month compares against the production model the previous month left, so a backfill
+    # over many months runs the decisions in order.
+    deps=[AssetDep("promotion_decision", partition_mapping=previous_month)],
+    check_specs=promotion_check_specs,
+    description="Promote the candidate only if candidate_auc >= production_auc + delta, by moving the "
+    "registry's production alias after the model loads and scores; otherwise keep production and record why.",
+)
+def promotion_decision(
+    context: AssetExecutionContext,
+    config: PromotionConfig,
+    candidate_model: dict,
+    production_metrics: dict,
+    drift_report: dict,
+    training_dataset: pd.DataFrame,
+    registry: MlflowModelRegistry,
+):
+    month = context.partition_key
+    candidate_version = candidate_model["version"]
+    if candidate_model["validation_fingerprint"] != production_metrics["validation_fingerprint"]:
+        raise Failure(description=f"month {month}: candidate and production were scored on different validation rows")
+    validation = validation_rows(training_dataset)
+    if rows_fingerprint(validation) != candidate_model["validation_fingerprint"]:
+        raise Failure(description=f"month {month}: training_dataset changed since the candidate was trained; re-run the month")
+
+    production_before = registry.production()
+    before_version = production_before["version"] if production_before else None
+    if before_version != production_metrics["production_version"]:
+        raise Failure(
+            description=f"month {month}: production moved from v{production_metrics['production_version']} to "
+            f"v{before_version} after it was scored; re-run production_metrics and promotion_decision"
+        )
+
+    policy = PromotionPolicy(min_absolute_change=config.delta)
+    decision = decide(
+        candidate_model["val_auc"],
+        production_metrics["production_auc"],
+        policy,
+        has_production=production_metrics["has_production"],
+        month=month,
+        production_month=production_metrics["production_month"],
+    )
+    context.log.info(
+        f"[COMPARE] candidate_auc={_fmt(decision.candidate_auc)} vs prod_auc={_fmt(decision.production_auc)} "
+        f"(delta={decision.delta})"
+    )
+
+    decision_tags = {
+        "promotion.month": month,
+        "promotion.decision": decision.outcome,
+        "promotion.cleared_delta": str(decision.cleared_delta).lower(),
+        "promotion.delta": str(decision.delta),
+        "promotion.reason": decision.reason[:4000],
+    }
+    if decision.promote:
+        # A model must load and score before the alias moves to it.
+        loaded = registry.load_version(candidate_version)
+        rescored = roc_auc(validation[LABEL], score(loaded, validation))
+        if abs(rescored - candidate_model["val_auc"]) > _RESCORE_TOLERANCE:
+            registry.tag_version(candidate_version, decision_tags | {"promotion.decision": "rejected_on_load"})
+            raise Failure(
+                description=f"month {month}: registered v{candidate_version} scores AUC {rescored:.6f} after loading, "
+                f"not the {candidate_model['val_auc']:.6f} it was trained with; production stays v{before_version}"
+            )
+        # Tag first, then move: production never points at a version without its decision record.
+        registry.tag_version(candidate_version, decision_tags)
+        registry.set_production(candidate_version)
+    else:
+        registry.tag_version(candidate_version, decision_tags)
+
+    production_after = registry.production()
+    after_version = production_after["version"] if production_after else None
+    context.log.info(f"[DECISION] {decision.outcome}: {decision.reason}")
+    context.log.info(
+        f"[SUMMARY] as_of={as_of_for(month).isoformat()} cand_v={candidate_version} cand_auc={_fmt(decision.candidate_auc)} "
+        f"prod_v={before_version} prod_auc={_fmt(decision.production_auc)} -> {decision.outcome}"
+    )
+    record = {
+        "month": month,
+        "as_of": as_of_for(month).isoformat(),
+        "decision": decision.outcome,
+        "reason": decision.reason,
+        "cleared_delta": decision.cleared_delta,
+        "delta": decision.delta,
+        "required_auc": decision.required_auc,
+        "candidate_version": candidate_version,
+        "candidate_auc": decision.candidate_auc,
+        "production_version_before": before_version,
+        "production_auc": decision.production_auc,
+        "production_version_after": after_version,
+        "drift_share": drift_report.get("drift_share"),
+        "drift_action": drift_report.get("action"),
+        "validation_rows": len(validation),
+        "dagster_run_id": context.run_id,
+        "decided_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    yield Output(
+        record,
+        metadata={
+            "decision": decision.outcome,
+            "reason": decision.reason,
+            "candidate_version": candidate_version,
+            "candidate_auc": float("nan") if decision.candidate_auc is None else decision.candidate_auc,
+            "production_version_before": str(before_version),
+            "production_auc": float("nan") if decision.production_auc is None else decision.production_auc,
+            "production_version_after": str(after_version),
+            "delta": decision.delta,
+            "cleared_delta": decision.cleared_delta,
+            "drift_share": float("nan") if record["drift_share"] is None else record["drift_share"],
+            "record": MetadataValue.json(record),
+            "summary": MetadataValue.md(
+                f"**{decision.outcome}** for {month}: candidate v{candidate_version} AUC {_fmt(decision.candidate_auc)} "
+                f"vs production v{before_version} AUC {_fmt(decision.production_auc)} (delta {decision.delta}).\n\n"
+                f"{decision.reason}\n\nProduction is now v{after_version}."
+            ),
+        },
+    )
+    yield from production_invariants(record, production_after)

@@ -1,0 +1,61 @@
+"""The one `Definitions` object of the code location (`workspace.yaml` points here).
+
+The same code runs embedded (one home folder: SQLite, local Feast, files) and as services
+(Postgres-backed Dagster and MLflow): only these resources' configuration, read from environment
+variables with embedded defaults, changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from dagster import Definitions, FilesystemIOManager, in_process_executor
+
+from mlops_assets.assets import ALL_ASSETS
+from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD
+from mlops_assets.jobs import ALL_JOBS
+from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy
+from mlops_assets.sensors import drift_sensor, new_month_sensor
+from mlops_assets.settings import home_dir, sqlite_uri
+
+
+def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dict:
+    env = os.environ if environ is None else environ
+
+    def path(name: str, default: Path) -> str:
+        return str(Path(env.get(name) or default).resolve())
+
+    tracking_uri = env.get("MLFLOW_TRACKING_URI") or sqlite_uri(home / "mlflow" / "mlflow.db")
+    threshold = env.get("MLOPS_DRIFT_THRESHOLD")
+    return {
+        "io_manager": FilesystemIOManager(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
+        "landing": LandingArea(path=path("MLOPS_LANDING_DIR", home / "landing")),
+        "feature_store": FeastFeatureStore(repo_path=path("MLOPS_FEAST_REPO", home / "feast")),
+        "registry": MlflowModelRegistry(
+            tracking_uri=tracking_uri,
+            registry_uri=env.get("MLFLOW_REGISTRY_URI") or None,
+            # Only used when the store is local: a tracking server chooses its own artifact store.
+            artifact_location=None if tracking_uri.startswith("http") else path("MLOPS_MLFLOW_ARTIFACTS", home / "mlflow" / "artifacts"),
+            model_name=env.get("MLOPS_MODEL_NAME") or "streamflow_churn",
+            production_alias=env.get("MLOPS_PRODUCTION_ALIAS") or "production",
+        ),
+        "reports": ReportStore(path=path("MLOPS_REPORTS_DIR", home / "reports")),
+        "policy": RetrainingPolicy(drift_threshold=float(threshold) if threshold else DEFAULT_DRIFT_THRESHOLD),
+    }
+
+
+def build_definitions(home: Path | None = None, environ: Mapping[str, str] | None = None) -> Definitions:
+    return Definitions(
+        assets=ALL_ASSETS,
+        jobs=ALL_JOBS,
+        sensors=[new_month_sensor, drift_sensor],
+        resources=build_resources(Path(home) if home else home_dir(), environ),
+        # In-process: the multiprocess executor re-imports the code location for every step
+        # (6 trivial steps took 24 s against 4.8 s in-process).
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions()

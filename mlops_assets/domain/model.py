@@ -1,0 +1,89 @@
+"""The churn model: how features become a model matrix, and the scikit-learn pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mlops_assets.domain.schema import BOOLEAN_FEATURES, CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    kind: str = "random_forest"  # random_forest | hist_gradient_boosting | logistic_regression
+    n_estimators: int = 300
+    max_depth: int | None = None
+    min_samples_leaf: int = 1
+    random_state: int = 42
+
+
+def to_model_frame(features: pd.DataFrame) -> pd.DataFrame:
+    """The 14 features as the model sees them: numbers as float64, booleans as 1.0/0.0 with a
+    missing value kept as NaN (never coerced to True or False), categoricals as text."""
+    frame = pd.DataFrame(index=features.index)
+    for col in NUMERIC_FEATURES:
+        frame[col] = pd.to_numeric(features[col], errors="raise").astype("float64")
+    for col in BOOLEAN_FEATURES:
+        frame[col] = features[col].astype("boolean").astype("Float64").astype("float64")
+    for col in CATEGORICAL_FEATURES:
+        frame[col] = features[col].astype("object").where(features[col].notna(), "missing").astype(str)
+    return frame[list(FEATURES)]
+
+
+def build_pipeline(params: ModelParams = ModelParams()):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    # handle_unknown="ignore": a category never seen in training (a new net_service) scores as
+    # "none of the known ones" instead of failing the month.
+    categorical = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    numeric_cols = list(NUMERIC_FEATURES) + list(BOOLEAN_FEATURES)
+    if params.kind == "random_forest":
+        # Trees split on NaN natively (scikit-learn >= 1.4): missing booleans stay missing.
+        numeric = "passthrough"
+        estimator = RandomForestClassifier(
+            n_estimators=params.n_estimators,
+            max_depth=params.max_depth,
+            min_samples_leaf=params.min_samples_leaf,
+            class_weight="balanced",
+            n_jobs=-1,
+            random_state=params.random_state,
+        )
+    elif params.kind == "hist_gradient_boosting":
+        numeric = "passthrough"
+        estimator = HistGradientBoostingClassifier(
+            max_iter=params.n_estimators,
+            max_depth=params.max_depth,
+            min_samples_leaf=max(params.min_samples_leaf, 20),
+            class_weight="balanced",
+            random_state=params.random_state,
+        )
+    elif params.kind == "logistic_regression":
+        numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+        estimator = LogisticRegression(class_weight="balanced", max_iter=1000)
+    else:
+        raise ValueError(f"unknown model kind {params.kind!r}")
+    prep = ColumnTransformer(
+        [("categorical", categorical, list(CATEGORICAL_FEATURES)), ("numeric", numeric, numeric_cols)],
+        verbose_feature_names_out=False,
+    )
+    return Pipeline([("prep", prep), ("model", estimator)])
+
+
+def score(model, features: pd.DataFrame) -> np.ndarray:
+    """Churn probability for each row."""
+    return np.asarray(model.predict_proba(to_model_frame(features))[:, 1], dtype=float)
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    """A content hash of a dataset, recorded on every model version it trained."""
+    ordered = frame.sort_values("user_id").reset_index(drop=True) if "user_id" in frame else frame
+    hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes() + ",".join(ordered.columns).encode()).hexdigest()[:16]

@@ -1,0 +1,36 @@
+"""Jobs: what the sensors request, and the whole month in one run."""
+
+from dagster import AssetSelection, define_asset_job
+
+from mlops_assets.partitions import monthly_partitions
+
+# Every run of the cycle carries this tag; the instance limits it to one run at a time
+# (dagster.yaml: tag_concurrency_limits), so queued months run in order and two runs of the
+# same month never race on the production alias.
+CYCLE_TAG = {"mlops_assets/cycle": "monthly"}
+
+INGEST_ASSETS = ["monthly_snapshot", "drift_report"]
+RETRAINING_ASSETS = ["training_dataset", "candidate_model", "production_metrics", "promotion_decision"]
+
+ingest_month_job = define_asset_job(
+    "ingest_month_job",
+    selection=AssetSelection.assets(*INGEST_ASSETS),
+    partitions_def=monthly_partitions,
+    tags=CYCLE_TAG,
+    description="A new month: snapshot (and Feast offline tables) and its drift report.",
+)
+retraining_job = define_asset_job(
+    "retraining_job",
+    selection=AssetSelection.assets(*RETRAINING_ASSETS),
+    partitions_def=monthly_partitions,
+    tags=CYCLE_TAG,
+    description="Retrain for a month: Feast training set, candidate, production scored on the same rows, decision.",
+)
+monthly_cycle_job = define_asset_job(
+    "monthly_cycle_job",
+    selection=AssetSelection.assets(*INGEST_ASSETS, *RETRAINING_ASSETS),
+    partitions_def=monthly_partitions,
+    tags=CYCLE_TAG,
+    description="The whole month in one run, whatever the drift: ingest, drift, retrain, decide.",
+)
+ALL_JOBS = [ingest_month_job, retraining_job, monthly_cycle_job]

@@ -1,0 +1,127 @@
+"""The Feast feature store: one entity (`user`), four feature views, DuckDB offline store.
+
+The feature definitions are built from `domain.schema` (one source of truth) and applied
+idempotently on first use, so `feast apply` is never a manual step. The repo folder holds a real
+`feature_store.yaml`, so the Feast CLI works on it too (`feast -c <repo> feature-views list`).
+
+Offline data: one folder per feature view, one Parquet file per month (`<view>/<YYYY-MM>.parquet`).
+Re-importing a month replaces exactly that month's file; other months are never rewritten.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+from dagster import ConfigurableResource
+
+from mlops_assets.domain.schema import COLUMN_KINDS, ENTITY_KEY, EVENT_TIMESTAMP, FEATURE_VIEWS
+
+PROJECT = "streamflow"
+# A snapshot describes the month that ends at its timestamp; it stays valid until the next one.
+FEATURE_TTL = timedelta(days=31)
+
+_YAML = """\
+project: {project}
+provider: local
+registry: {registry}
+offline_store:
+  type: duckdb
+online_store:
+  type: sqlite
+  path: {online}
+entity_key_serialization_version: 3
+"""
+
+
+def _feast_type(kind: str):
+    from feast.types import Bool, Float64, Int64, String
+
+    return {"str": String, "int": Int64, "float": Float64, "bool": Bool}[kind]
+
+
+class FeastFeatureStore(ConfigurableResource):
+    """A Feast repo on the local provider (DuckDB offline store, SQLite online store)."""
+
+    repo_path: str
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.repo_path) / "data"
+
+    def feature_definitions(self) -> list:
+        from feast import Entity, FeatureView, Field, FileSource, ValueType
+        from feast.data_format import ParquetFormat
+
+        user = Entity(name="user", join_keys=[ENTITY_KEY], value_type=ValueType.STRING, description="A StreamFlow user")
+        objects: list = [user]
+        for view, columns in FEATURE_VIEWS.items():
+            source = FileSource(
+                name=f"{view}_source",
+                path=str(self.data_path / view / "*.parquet"),
+                file_format=ParquetFormat(),
+                timestamp_field=EVENT_TIMESTAMP,
+            )
+            objects.append(
+                FeatureView(
+                    name=view,
+                    entities=[user],
+                    ttl=FEATURE_TTL,
+                    schema=[Field(name=c, dtype=_feast_type(COLUMN_KINDS[c])) for c in columns],
+                    source=source,
+                    online=True,
+                )
+            )
+        return objects
+
+    def store(self):
+        from feast import FeatureStore
+
+        repo = Path(self.repo_path)
+        repo.mkdir(parents=True, exist_ok=True)
+        yaml_path = repo / "feature_store.yaml"
+        text = _YAML.format(project=PROJECT, registry=repo / "registry.db", online=repo / "online_store.db")
+        if not yaml_path.exists() or yaml_path.read_text() != text:
+            yaml_path.write_text(text)
+        return FeatureStore(repo_path=str(repo))
+
+    def apply(self):
+        """Register the entity and feature views (idempotent). Returns the FeatureStore."""
+        store = self.store()
+        objects = self.feature_definitions()
+        registered = {fv.name for fv in store.list_feature_views()}
+        if registered != set(FEATURE_VIEWS):
+            store.apply(objects)
+        return store
+
+    def feature_refs(self, store=None) -> list[str]:
+        store = store or self.apply()
+        # Build refs from each view's declared features (its schema also holds the join key).
+        return [f"{fv.name}:{f.name}" for fv in store.list_feature_views() for f in fv.features]
+
+    def write_month(self, month_key: str, snapshot: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, int]:
+        """Write one month of every feature view to the offline store; returns rows per view."""
+        timestamp = pd.Timestamp(as_of).tz_localize("UTC") if pd.Timestamp(as_of).tzinfo is None else pd.Timestamp(as_of)
+        rows = {}
+        for view, columns in FEATURE_VIEWS.items():
+            table = snapshot[[ENTITY_KEY, *columns]].copy()
+            table[EVENT_TIMESTAMP] = timestamp
+            folder = self.data_path / view
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{month_key}.parquet"
+            # Write then rename: a reader never sees a half-written month.
+            tmp = folder / f".{month_key}.parquet.tmp"
+            table.to_parquet(tmp, index=False)
+            os.replace(tmp, target)
+            rows[view] = len(table)
+        self.apply()
+        return rows
+
+    def historical_features(self, entity_df: pd.DataFrame) -> pd.DataFrame:
+        """Point-in-time correct features for (user_id, event_timestamp) rows, sorted by user."""
+        store = self.apply()
+        frame = store.get_historical_features(entity_df=entity_df, features=self.feature_refs(store)).to_df()
+        # Feast does not keep row order.
+        return frame.sort_values([ENTITY_KEY, EVENT_TIMESTAMP]).reset_index(drop=True)

@@ -1,0 +1,38 @@
+"""The landing area: one folder per month, in the StreamFlow seed layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from dagster import ConfigurableResource
+
+
+class LandingArea(ConfigurableResource):
+    path: str
+
+    def ready_months(self) -> dict[str, Path]:
+        from mlops_assets.importer import ready_months
+
+        root = Path(self.path)
+        return ready_months(root) if root.exists() else {}
+
+    def month_folder(self, month_key: str) -> Path:
+        """The folder for a month: `YYYY-MM`, or `YYYY-MM-DD` named by its last day."""
+        from mlops_assets.domain.months import as_of_for
+
+        root = Path(self.path)
+        for name in (month_key, as_of_for(month_key).isoformat()):
+            if (root / name).is_dir():
+                return root / name
+        return root / month_key
+
+    def read_month(self, month_key: str) -> pd.DataFrame:
+        from mlops_assets.importer import read_month
+
+        return read_month(self.month_folder(month_key), month_key)
+
+    def fingerprint(self, month_key: str) -> str:
+        from mlops_assets.importer import fingerprint
+
+        return fingerprint(self.month_folder(month_key))

@@ -1,0 +1,171 @@
+"""The MLflow tracking store and model registry.
+
+A thin resource of our own rather than `dagster-mlflow`'s `mlflow_tracking`: that one is an
+old-style resource (not a `ConfigurableResource`), opens one MLflow run per Dagster run and
+leaves it RUNNING unless a hook ends it, and knows nothing of the registry or aliases, which is
+what this platform needs. Here every MLflow run is a `with` block, so none is left RUNNING.
+
+Production is the registered model's alias (default `production`); MLflow stages are deprecated.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+from dagster import ConfigurableResource
+
+# Types a skops-serialised pipeline holds beyond scikit-learn's own trusted set. An explicit
+# list: a model holding anything else fails to log instead of being trusted blindly.
+SKOPS_TRUSTED_TYPES = [
+    "sklearn.tree._tree.Tree",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "builtins.object",
+    "numpy.dtype",
+]
+PIP_REQUIREMENTS_PACKAGES = ("scikit-learn", "pandas", "numpy", "skops")
+
+
+class RegistryUnavailableError(RuntimeError):
+    """The tracking store or registry cannot be reached."""
+
+
+def _pip_requirements() -> list[str]:
+    # Explicit requirements: inferring them costs seconds per model.
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in PIP_REQUIREMENTS_PACKAGES]
+
+
+class MlflowModelRegistry(ConfigurableResource):
+    tracking_uri: str
+    registry_uri: str | None = None
+    artifact_location: str | None = None  # only used when this resource creates the experiment
+    experiment_name: str = "streamflow_churn"
+    model_name: str = "streamflow_churn"
+    production_alias: str = "production"
+    http_request_max_retries: int = 2
+    http_request_timeout: int = 30
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _activate(self):
+        import mlflow
+
+        # Fail in seconds, not minutes, when an MLflow server is down.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(self.http_request_max_retries))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(self.http_request_timeout))
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.registry_uri or self.tracking_uri)
+        return mlflow
+
+    def client(self):
+        from mlflow import MlflowClient
+
+        self._activate()
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri or self.tracking_uri)
+
+    def check_reachable(self) -> None:
+        try:
+            self.client().search_registered_models(max_results=1)
+        except Exception as exc:  # noqa: BLE001 - any failure here means "registry down"
+            raise RegistryUnavailableError(
+                f"MLflow registry at {self.registry_uri or self.tracking_uri} is unreachable: "
+                f"{type(exc).__name__}: {str(exc)[:300]}"
+            ) from exc
+
+    def experiment_id(self) -> str:
+        client = self.client()
+        experiment = client.get_experiment_by_name(self.experiment_name)
+        if experiment is not None:
+            return experiment.experiment_id
+        location = None
+        if self.artifact_location:
+            Path(self.artifact_location).mkdir(parents=True, exist_ok=True)
+            location = Path(self.artifact_location).resolve().as_uri()
+        return client.create_experiment(self.experiment_name, artifact_location=location)
+
+    # -- writing ------------------------------------------------------------------------------
+    def log_candidate(
+        self,
+        pipeline,
+        input_example: pd.DataFrame,
+        params: dict,
+        metrics: dict,
+        tags: dict,
+        run_name: str,
+    ) -> dict:
+        """Log the fitted pipeline with its params and metrics, and register it as a new version."""
+        from mlflow.models import infer_signature
+
+        mlflow = self._activate()
+        import mlflow.sklearn
+
+        experiment_id = self.experiment_id()
+        signature = infer_signature(input_example, pipeline.predict_proba(input_example)[:, 1])
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            info = mlflow.sklearn.log_model(
+                pipeline,
+                name="model",
+                signature=signature,
+                input_example=input_example.head(5),
+                pip_requirements=_pip_requirements(),
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                registered_model_name=self.model_name,
+            )
+        version = str(info.registered_model_version)
+        client = self.client()
+        for key, value in tags.items():
+            client.set_model_version_tag(self.model_name, version, key, str(value))
+        return {"version": version, "run_id": run.info.run_id, "model_uri": f"models:/{self.model_name}/{version}"}
+
+    def tag_version(self, version: str, tags: dict) -> None:
+        client = self.client()
+        for key, value in tags.items():
+            client.set_model_version_tag(self.model_name, str(version), key, str(value))
+
+    def set_production(self, version: str) -> None:
+        """Move the production alias (one atomic registry write)."""
+        self.client().set_registered_model_alias(self.model_name, self.production_alias, str(version))
+
+    # -- reading ------------------------------------------------------------------------------
+    def production(self) -> dict | None:
+        """The version behind the production alias, or None when there is none yet."""
+        from mlflow.exceptions import MlflowException
+
+        client = self.client()
+        try:
+            version = client.get_model_version_by_alias(self.model_name, self.production_alias)
+        except MlflowException as exc:
+            code = getattr(exc, "error_code", "")
+            if code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") or "not found" in str(exc).lower():
+                return None
+            raise
+        return {"version": str(version.version), "run_id": version.run_id, "tags": dict(version.tags)}
+
+    def version_tags(self, version: str) -> dict:
+        return dict(self.client().get_model_version(self.model_name, str(version)).tags)
+
+    def versions(self) -> list[dict]:
+        client = self.client()
+        found = client.search_model_versions(f"name = '{self.model_name}'")
+        rows = [{"version": str(v.version), "tags": dict(v.tags), "aliases": list(v.aliases)} for v in found]
+        return sorted(rows, key=lambda r: int(r["version"]))
+
+    def load_version(self, version: str):
+        mlflow = self._activate()
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(f"models:/{self.model_name}/{version}")
+
+    def load_production(self):
+        mlflow = self._activate()
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(f"models:/{self.model_name}@{self.production_alias}")

@@ -1,0 +1,99 @@
+"""Sensors: a new month folder starts the cycle; a drift report over threshold retrains."""
+
+
+import json
+
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from mlops_assets.domain.drift import RETRAINING_TRIGGERED
+from mlops_assets.jobs import ingest_month_job, retraining_job
+from mlops_assets.partitions import monthly_partitions
+from mlops_assets.resources import LandingArea, RetrainingPolicy
+
+DRIFT_REPORT = AssetKey("drift_report")
+_BATCH = 100
+
+
+@sensor(
+    job=ingest_month_job,
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Notices a complete month folder in the landing area (new, or delivered again with "
+    "different content) and requests its snapshot and drift report.",
+)
+def new_month_sensor(context: SensorEvaluationContext, landing: LandingArea):
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    known_partitions = set(monthly_partitions.get_partition_keys())
+    requests = []
+    for month, _folder in sorted(landing.ready_months().items()):
+        if month not in known_partitions:
+            context.log.warning(f"landing folder for {month} is outside the partitions ({min(known_partitions)}..)")
+            continue
+        fingerprint = landing.fingerprint(month)
+        if seen.get(month) == fingerprint:
+            continue
+        seen[month] = fingerprint
+        requests.append(
+            RunRequest(
+                run_key=f"landing:{month}:{fingerprint[:16]}",
+                partition_key=month,
+                tags={"mlops_assets/landing_fingerprint": fingerprint},
+            )
+        )
+    if not requests:
+        return SkipReason("no new or changed month folder in the landing area")
+    # Months are requested oldest first; the cycle's concurrency limit runs them in that order.
+    return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+
+
+def _metadata_value(materialization, key):
+    entry = materialization.metadata.get(key)
+    return None if entry is None else entry.value
+
+
+@sensor(
+    job=retraining_job,
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Watches drift_report materializations; when drift_share >= threshold (or the month is "
+    "the first, with no reference) it requests the retraining assets for that month, once per report.",
+)
+def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
+    after = int(context.cursor) if context.cursor else None
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=DRIFT_REPORT, after_storage_id=after), limit=_BATCH, ascending=True
+    ).records
+    if not records:
+        return SkipReason("no new drift report")
+    requests = []
+    for record in records:
+        materialization = record.asset_materialization
+        month = materialization.partition
+        drift_share = _metadata_value(materialization, "drift_share")
+        if drift_share is not None and drift_share != drift_share:  # NaN: no reference
+            drift_share = None
+        has_reference = bool(_metadata_value(materialization, "has_reference"))
+        action = policy.action(drift_share, has_reference)
+        html = _metadata_value(materialization, "report_html")
+        json_path = _metadata_value(materialization, "report_json")
+        share = "None" if drift_share is None else f"{drift_share:.4f}"
+        context.log.info(f"[Evidently] report_html={html} report_json={json_path} drift_share={share} -> {action}")
+        if action == RETRAINING_TRIGGERED:
+            requests.append(
+                RunRequest(
+                    # One retraining per report: the report's run and month identify it.
+                    run_key=f"retrain:{month}:{record.run_id}",
+                    partition_key=month,
+                    tags={"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share},
+                )
+            )
+    return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))

@@ -1,0 +1,197 @@
+"""Two months of the real cycle, driven by the real sensors, on small data: a temporary Dagster
+instance, a real Feast repo (DuckDB offline store), a real MLflow registry (SQLite), real
+Evidently reports. Asserts decisions and registry state, then the sensors' contracts."""
+
+import json
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
+    SkipReason,
+    build_sensor_context,
+    instance_for_test,
+)
+
+from mlops_assets.cli import status_rows, tick
+from mlops_assets.definitions import build_definitions
+from mlops_assets.domain.schema import FEATURES
+from mlops_assets.generator import write_months
+from mlops_assets.resources import RetrainingPolicy
+from mlops_assets.sensors import drift_sensor, new_month_sensor
+from mlops_assets_tests.conftest import deliver
+
+pytestmark = pytest.mark.slow
+
+N_USERS = 500
+SCENARIO = ("baseline", "concept_drift")
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def defs(home):
+    return build_definitions(home, environ={})
+
+
+@pytest.fixture(scope="module")
+def months(home):
+    return write_months(home / "incoming", n_users=N_USERS, scenario=SCENARIO, first_month="2024-01", seed=11)
+
+
+@pytest.fixture(scope="module")
+def cycle(home, defs, instance, months):
+    """Deliver each month and obey both sensors, as the daemon would."""
+    landing = Path(defs.resources["landing"].path)
+    cursors = {"new_month_sensor": None, "drift_sensor": None}
+    runs = []
+    for folder in months:
+        deliver(folder, landing)
+        for sensor_name in cursors:
+            cursors[sensor_name], outcomes = tick(defs, sensor_name, instance, cursors[sensor_name])
+            runs += [(sensor_name, month, outcome) for month, outcome in outcomes]
+    return {"runs": runs, "cursors": cursors}
+
+
+def latest_metadata(instance: DagsterInstance, asset: str, month: str) -> dict:
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[month]), limit=1
+    ).records
+    assert records, f"{asset} {month} was never materialized"
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+def test_every_requested_run_succeeded_in_order(cycle):
+    summary = [(sensor, month, outcome.dagster_run.job_name, outcome.success) for sensor, month, outcome in cycle["runs"]]
+    assert summary == [
+        ("new_month_sensor", "2024-01", "ingest_month_job", True),
+        ("drift_sensor", "2024-01", "retraining_job", True),  # first month: bootstrap
+        ("new_month_sensor", "2024-02", "ingest_month_job", True),
+        ("drift_sensor", "2024-02", "retraining_job", True),  # drift over threshold
+    ]
+
+
+def test_first_month_bootstraps_production(cycle, instance, defs):
+    decision = latest_metadata(instance, "promotion_decision", "2024-01")["record"]
+    assert decision["decision"] == "promoted"
+    assert decision["production_version_before"] is None
+    assert decision["production_version_after"] == decision["candidate_version"] == "1"
+    drift = latest_metadata(instance, "drift_report", "2024-01")
+    assert drift["has_reference"] is False
+
+
+def test_concept_drift_month_promotes_a_clearly_better_candidate(cycle, instance, defs):
+    decision = latest_metadata(instance, "promotion_decision", "2024-02")["record"]
+    assert decision["production_version_before"] == "1"
+    assert decision["candidate_auc"] >= decision["production_auc"] + decision["delta"]
+    assert decision["decision"] == "promoted"
+    assert decision["production_version_after"] == "2"
+    registry = defs.resources["registry"]
+    production = registry.production()
+    assert production["version"] == "2"
+    assert production["tags"]["partition"] == "2024-02"
+    assert production["tags"]["promotion.cleared_delta"] == "true"
+    assert float(production["tags"]["val_auc"]) == pytest.approx(decision["candidate_auc"], abs=1e-6)
+
+
+def test_candidate_and_production_were_scored_on_the_same_rows(cycle, instance):
+    candidate = latest_metadata(instance, "candidate_model", "2024-02")
+    production = latest_metadata(instance, "production_metrics", "2024-02")
+    assert candidate["validation_rows"] == production["validation_rows"] > 0
+
+
+def test_drift_report_files_and_metadata(cycle, instance, defs):
+    drift = latest_metadata(instance, "drift_report", "2024-02")
+    assert drift["has_reference"] is True
+    assert 0.0 <= drift["drift_share"] <= 1.0
+    assert drift["drift_share"] >= defs.resources["policy"].drift_threshold
+    html, report_json = Path(drift["report_html"]), Path(drift["report_json"])
+    assert html.name == "drift_2024-01-31_vs_2024-02-29.html" and html.stat().st_size > 10_000
+    assert json.loads(report_json.read_text())["metrics"]
+    assert set(drift["per_column_drift"]) <= set(FEATURES)
+
+
+def test_checks_passed(cycle, instance):
+    for check in ("training_data_sanity", "production_cleared_delta", "production_matches_decision"):
+        asset = "training_dataset" if check == "training_data_sanity" else "promotion_decision"
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([AssetCheckKey(AssetKey(asset), check)])
+        execution = record[AssetCheckKey(AssetKey(asset), check)]
+        assert execution.status.value == "SUCCEEDED", (check, execution)
+
+
+def test_a_candidate_that_misses_delta_is_skipped_and_production_stays(cycle, instance, defs):
+    registry = defs.resources["registry"]
+    before = registry.production()["version"]
+    job = defs.resolve_job_def("retraining_job")
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key="2024-02",
+        run_config={"ops": {"promotion_decision": {"config": {"delta": 0.9}}}},
+    )
+    assert result.success
+    record = result.output_for_node("promotion_decision")
+    assert record["decision"] == "skipped" and not record["cleared_delta"]
+    assert record["candidate_version"] != before
+    assert registry.production()["version"] == before
+    tags = registry.version_tags(record["candidate_version"])
+    assert tags["promotion.decision"] == "skipped" and tags["promotion.cleared_delta"] == "false"
+
+
+def test_rerunning_an_old_month_never_moves_production_backwards(cycle, instance, defs):
+    registry = defs.resources["registry"]
+    before = registry.production()["version"]
+    job = defs.resolve_job_def("retraining_job")
+    result = job.execute_in_process(
+        instance=instance, partition_key="2024-01", run_config={"ops": {"promotion_decision": {"config": {"delta": 0.0}}}}
+    )
+    assert result.success
+    record = result.output_for_node("promotion_decision")
+    assert record["decision"] == "skipped" and "backwards" in record["reason"]
+    assert registry.production()["version"] == before
+
+
+def test_status_table_lists_both_months(cycle, instance):
+    rows = status_rows(instance)
+    assert [r["as_of"] for r in rows] == ["2024-01-31", "2024-02-29"]
+    assert rows[0]["triggered"] == "yes"
+
+
+# -- sensors against the real instance ------------------------------------------------------------
+def test_drift_sensor_triggers_once_per_report(cycle, instance, defs):
+    policy = defs.resources["policy"]
+    first = drift_sensor(build_sensor_context(instance=instance, resources={"policy": policy}))
+    requested = [(r.partition_key, r.run_key) for r in first.run_requests]
+    months = [m for m, _ in requested]
+    assert "2024-01" in months and "2024-02" in months
+    assert len(set(k for _, k in requested)) == len(requested)
+    again = drift_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"policy": policy}))
+    assert isinstance(again, SkipReason)  # no duplicate retraining for the same report
+
+
+def test_drift_sensor_takes_no_action_below_threshold(cycle, instance):
+    strict = RetrainingPolicy(drift_threshold=1.01)
+    result = drift_sensor(build_sensor_context(instance=instance, resources={"policy": strict}))
+    months = {r.partition_key for r in result.run_requests}
+    assert months == {"2024-01"}  # only the first month (no reference: bootstrap) still trains
+
+
+def test_new_month_sensor_requests_new_and_redelivered_months_only(cycle, home, defs, instance):
+    landing = defs.resources["landing"]
+    first = new_month_sensor(build_sensor_context(instance=instance, resources={"landing": landing}))
+    assert [r.partition_key for r in first.run_requests] == ["2024-01", "2024-02"]
+    again = new_month_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing": landing}))
+    assert isinstance(again, SkipReason)
+    labels = Path(landing.path) / "2024-02" / "labels.csv"
+    labels.write_text(labels.read_text() + "")  # same content: still nothing new
+    assert isinstance(new_month_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing": landing})), SkipReason)
+    half = Path(landing.path) / "2024-03"
+    half.mkdir()
+    (half / "users.csv").write_text("user_id\n")  # half-copied month: not ready
+    assert isinstance(new_month_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing": landing})), SkipReason)
