@@ -16,7 +16,7 @@ from mlops_assets.settings import home_dir
 
 
 # -- sensors, evaluated and obeyed ---------------------------------------------------------------
-def tick(defs, sensor_name: str, instance, cursor: str | None):
+def tick(defs, sensor_name: str, instance, cursor: str | None, log_level: str = "INFO"):
     """Evaluate a sensor once, run what it requests in order; returns (new cursor, run results)."""
     from dagster import SensorResult, SkipReason, build_sensor_context
 
@@ -31,8 +31,9 @@ def tick(defs, sensor_name: str, instance, cursor: str | None):
     outcomes = []
     for request in result.run_requests:
         tags = dict(request.tags) | {"dagster/sensor_name": sensor_name, "dagster/run_key": request.run_key}
+        run_config = dict(request.run_config or {}) | {"loggers": {"console": {"config": {"log_level": log_level}}}}
         outcome = job.execute_in_process(
-            instance=instance, partition_key=request.partition_key, tags=tags, raise_on_error=False
+            instance=instance, partition_key=request.partition_key, tags=tags, run_config=run_config, raise_on_error=False
         )
         outcomes.append((request.partition_key, outcome))
     return result.cursor if result.cursor is not None else context.cursor, outcomes

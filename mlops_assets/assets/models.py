@@ -71,7 +71,7 @@ def candidate_model(
     tags = {
         "as_of": as_of_for(month).isoformat(),
         "partition": month,
-        "dagster_run_id": context.run_id,
+        "dagster_run_id": context.run.run_id,
         "data_fingerprint": fingerprint,
         "val_auc": f"{val_auc:.6f}",
         "model_kind": params.kind,

@@ -125,7 +125,7 @@ def promotion_decision(
         "drift_share": drift_report.get("drift_share"),
         "drift_action": drift_report.get("action"),
         "validation_rows": len(validation),
-        "dagster_run_id": context.run_id,
+        "dagster_run_id": context.run.run_id,
         "decided_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     yield Output(
