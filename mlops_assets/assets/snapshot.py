@@ -1,27 +1,35 @@
 """monthly_snapshot: a landing month folder, typed and validated, written to the Feast offline store."""
 
 
+import warnings
+
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
+from dagster_pandera import pandera_schema_to_dagster_type
 
 from mlops_assets.domain.months import as_of_for
 from mlops_assets.domain.schema import LABEL
+from mlops_assets.importer import SNAPSHOT_SCHEMA, SnapshotError
 from mlops_assets.partitions import monthly_partitions
 from mlops_assets.resources import FeastFeatureStore, LandingArea
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # dagster-pandera marks this function beta
+    # The snapshot's pandera schema as a Dagster type: shown in the UI, checked on every output.
+    SnapshotFrame = pandera_schema_to_dagster_type(SNAPSHOT_SCHEMA)
 
 
 @asset(
     partitions_def=monthly_partitions,
     group_name="ingest",
     kinds={"pandas", "feast"},
+    dagster_type=SnapshotFrame,
     description="One month of StreamFlow users from the landing area: six files joined per user, "
     "typed and validated (pandera), and written to the Feast offline store (one table per feature view).",
 )
 def monthly_snapshot(
     context: AssetExecutionContext, landing: LandingArea, feature_store: FeastFeatureStore
 ) -> Output[pd.DataFrame]:
-    from mlops_assets.importer import SnapshotError
-
     month = context.partition_key
     folder = landing.month_folder(month)
     try:
