@@ -59,6 +59,9 @@ def training_data_problems(dataset: pd.DataFrame) -> list[str]:
         classes = sorted(labels[dataset[SPLIT] == part].dropna().unique().tolist())
         if len(classes) < 2:
             problems.append(f"{part} rows hold {'no labels' if not classes else f'one class only ({classes[0]})'}: AUC is undefined")
+    all_missing = [c for c in FEATURES if len(dataset) and dataset[c].isna().all()]
+    if all_missing:
+        problems.append(f"feature(s) {', '.join(all_missing)} missing for every user: an upstream extract is broken")
     no_features = dataset[list(FEATURES)].isna().all(axis=1)
     if no_features.any():
         problems.append(f"{int(no_features.sum())} users got no features from Feast (e.g. {dataset.loc[no_features, ENTITY_KEY].iloc[0]})")

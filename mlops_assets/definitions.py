@@ -31,7 +31,9 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
     threshold = env.get("MLOPS_DRIFT_THRESHOLD")
     return {
         "io_manager": FilesystemIOManager(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
-        "landing": LandingArea(path=path("MLOPS_LANDING_DIR", home / "landing")),
+        "landing": LandingArea(
+            path=path("MLOPS_LANDING_DIR", home / "landing"), archive_path=path("MLOPS_ARCHIVE_DIR", home / "archive")
+        ),
         "feature_store": FeastFeatureStore(repo_path=path("MLOPS_FEAST_REPO", home / "feast")),
         "registry": MlflowModelRegistry(
             tracking_uri=tracking_uri,

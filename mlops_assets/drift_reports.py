@@ -57,17 +57,21 @@ def build_drift_report(reference: pd.DataFrame, current: pd.DataFrame, html_path
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
+    # A feature missing for every user in either month cannot be compared (Evidently refuses an
+    # empty column) and has plainly drifted: it is counted as drifted and left out of the report.
+    empty = [c for c in FEATURES if reference[c].isna().all() or current[c].isna().all()]
+    compared = [c for c in FEATURES if c not in empty]
     has_label = LABEL in reference and LABEL in current and reference[LABEL].notna().any() and current[LABEL].notna().any()
     # An explicit definition: auto-typing took low-cardinality integer features for categorical.
     definition = DataDefinition(
-        numerical_columns=list(NUMERIC_FEATURES),
-        categorical_columns=list(CATEGORICAL_FEATURES) + list(BOOLEAN_FEATURES) + ([LABEL] if has_label else []),
+        numerical_columns=[c for c in NUMERIC_FEATURES if c in compared],
+        categorical_columns=[c for c in (*CATEGORICAL_FEATURES, *BOOLEAN_FEATURES) if c in compared] + ([LABEL] if has_label else []),
     )
-    metrics = [DataDriftPreset(columns=list(FEATURES))]
+    metrics = [DataDriftPreset(columns=compared)]
     if has_label:
         metrics.append(ValueDrift(column=LABEL))
     report = Report(metrics, include_tests=True)
-    ref, cur = _evidently_frame(reference), _evidently_frame(current)
+    ref, cur = _evidently_frame(reference).drop(columns=empty), _evidently_frame(current).drop(columns=empty)
     if not has_label:
         ref, cur = ref.drop(columns=[LABEL], errors="ignore"), cur.drop(columns=[LABEL], errors="ignore")
     snapshot = report.run(
@@ -77,7 +81,12 @@ def build_drift_report(reference: pd.DataFrame, current: pd.DataFrame, html_path
     html_path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(html_path))  # a Path silently wrote nothing
     snapshot.save_json(str(json_path))
-    return summarize(snapshot.dict())
+    summary = summarize(snapshot.dict())
+    if empty:
+        summary.columns += [ColumnDrift(c, "all values missing", float("nan"), None, True) for c in empty]
+        summary.drifted_count += len(empty)
+        summary.drift_share = summary.drifted_count / len(FEATURES)
+    return summary
 
 
 def summarize(result: dict) -> DriftSummary:

@@ -1,26 +1,30 @@
 """The embedded Dagster instance: a folder with a dagster.yaml (SQLite storage, queued runs with the
-cycle's concurrency limit, sensors on the daemon)."""
+cycle's concurrency limit, the production-alias pool, run monitoring)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-DAGSTER_YAML = """\
-# Written by mlops_assets for the embedded default; the services deployment has its own
-# (deploy/dagster.yaml, Postgres storage).
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    # One run of the monthly cycle at a time: months queue in order, and two runs of the same
-    # month never race on the production alias.
-    tag_concurrency_limits:
-      - key: "mlops_assets/cycle"
-        limit: 1
-telemetry:
-  enabled: false
-"""
+import yaml
+
+# The instance settings the platform relies on; the services deployment's deploy/dagster.yaml
+# repeats them next to its Postgres storage.
+INSTANCE_SETTINGS: dict = {
+    "run_coordinator": {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"},
+    "concurrency": {
+        # One queued run of the monthly cycle at a time: months run in the order the sensors
+        # requested them, and two runs of the same month never race.
+        "runs": {"tag_concurrency_limits": [{"key": "mlops_assets/cycle", "limit": 1}]},
+        # Every pool holds one step at a time across all runs, including runs started outside
+        # the queue (`dagster asset materialize`): the `production_alias` pool serializes
+        # promotion decisions, so at most one decision moves the alias at any moment.
+        "pools": {"default_limit": 1, "granularity": "op"},
+    },
+    # A run whose process died is marked failed by the daemon, which frees its pool slot.
+    "run_monitoring": {"enabled": True, "poll_interval_seconds": 30},
+    "telemetry": {"enabled": False},
+}
 
 
 def dagster_home(home: Path) -> Path:
@@ -33,7 +37,10 @@ def ensure_dagster_home(home: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        config.write_text(
+            "# Written by mlops_assets for the embedded default (see mlops_assets/instance.py).\n"
+            + yaml.safe_dump(INSTANCE_SETTINGS, sort_keys=False)
+        )
     os.environ["DAGSTER_HOME"] = str(folder)
     return folder
 

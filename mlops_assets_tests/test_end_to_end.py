@@ -20,6 +20,7 @@ from mlops_assets.cli import status_rows, tick
 from mlops_assets.definitions import build_definitions
 from mlops_assets.domain.schema import FEATURES
 from mlops_assets.generator import write_months
+from mlops_assets.instance import INSTANCE_SETTINGS
 from mlops_assets.resources import RetrainingPolicy
 from mlops_assets.sensors import drift_sensor, new_month_sensor
 from mlops_assets_tests.conftest import deliver
@@ -32,7 +33,7 @@ SCENARIO = ("baseline", "concept_drift")
 
 @pytest.fixture(scope="module")
 def instance():
-    with instance_for_test() as instance:
+    with instance_for_test(overrides=INSTANCE_SETTINGS) as instance:
         yield instance
 
 

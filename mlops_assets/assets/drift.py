@@ -74,7 +74,10 @@ def drift_report(
     target = summary.target
     table = "\n".join(
         ["| feature | method | score | drifted |", "|---|---|---|---|"]
-        + [f"| {c.column} | {c.method} | {c.score:.4g} | {'yes' if c.drifted else ''} |" for c in summary.columns if c.score is not None]
+        + [
+            f"| {c.column} | {c.method} | {'-' if c.score is None else f'{c.score:.4g}'} | {'yes' if c.drifted else ''} |"
+            for c in summary.columns
+        ]
     )
     result = {
         "month": month,

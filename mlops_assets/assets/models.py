@@ -122,6 +122,7 @@ def production_metrics(
     month = context.partition_key
     validation = validation_rows(training_dataset)
     base = {"month": month, "validation_rows": len(validation), "validation_fingerprint": rows_fingerprint(validation)}
+    registry.check_reachable()
     production = registry.production()
     if production is None:
         context.log.info("[PRODUCTION] no production model yet: the first vetted candidate will be promoted (bootstrap)")

@@ -37,6 +37,9 @@ def _fmt(value) -> str:
     # over many months runs the decisions in order.
     deps=[AssetDep("promotion_decision", partition_mapping=previous_month)],
     check_specs=promotion_check_specs,
+    # One decision at a time across all runs (the instance gives each pool one slot): between
+    # reading production and moving the alias, no other run can move it.
+    pool="production_alias",
     description="Promote the candidate only if candidate_auc >= production_auc + delta, by moving the "
     "registry's production alias after the model loads and scores; otherwise keep production and record why.",
 )
@@ -57,6 +60,7 @@ def promotion_decision(
     if rows_fingerprint(validation) != candidate_model["validation_fingerprint"]:
         raise Failure(description=f"month {month}: training_dataset changed since the candidate was trained; re-run the month")
 
+    registry.check_reachable()
     production_before = registry.production()
     before_version = production_before["version"] if production_before else None
     if before_version != production_metrics["production_version"]:
@@ -96,9 +100,12 @@ def promotion_decision(
                 description=f"month {month}: registered v{candidate_version} scores AUC {rescored:.6f} after loading, "
                 f"not the {candidate_model['val_auc']:.6f} it was trained with; production stays v{before_version}"
             )
-        # Tag first, then move: production never points at a version without its decision record.
-        registry.tag_version(candidate_version, decision_tags)
+        # Tag first ("promoting"), then move, then confirm ("promoted"): production never points at
+        # a version without its decision record, and a crash between the two writes leaves a
+        # version marked "promoting" that production does not point at.
+        registry.tag_version(candidate_version, decision_tags | {"promotion.decision": "promoting"})
         registry.set_production(candidate_version)
+        registry.tag_version(candidate_version, {"promotion.decision": decision.outcome})
     else:
         registry.tag_version(candidate_version, decision_tags)
 

@@ -1,11 +1,11 @@
 """monthly_snapshot: a landing month folder, typed and validated, written to the Feast offline store."""
 
-
 import warnings
 
 import pandas as pd
-from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, Config, Failure, MetadataValue, Output, asset
 from dagster_pandera import pandera_schema_to_dagster_type
+from pydantic import Field
 
 from mlops_assets.domain.months import as_of_for
 from mlops_assets.domain.schema import LABEL
@@ -19,16 +19,39 @@ with warnings.catch_warnings():
     SnapshotFrame = pandera_schema_to_dagster_type(SNAPSHOT_SCHEMA)
 
 
+class SnapshotConfig(Config):
+    replace_existing: bool = Field(
+        default=False,
+        description="Re-import a month that was already imported from different content (a deliberate "
+        "correction). Without it, a re-delivery with different content is refused.",
+    )
+
+
+def _previous_import(context: AssetExecutionContext, month: str) -> dict | None:
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey("monthly_snapshot"), asset_partitions=[month]), limit=1
+    ).records
+    if not records:
+        return None
+    metadata = records[0].asset_materialization.metadata
+    return {
+        "fingerprint": metadata["landing_fingerprint"].value if "landing_fingerprint" in metadata else None,
+        "archive": metadata["archived_delivery"].value if "archived_delivery" in metadata else None,
+        "run_id": records[0].run_id,
+    }
+
+
 @asset(
     partitions_def=monthly_partitions,
     group_name="ingest",
     kinds={"pandas", "feast"},
     dagster_type=SnapshotFrame,
     description="One month of StreamFlow users from the landing area: six files joined per user, "
-    "typed and validated (pandera), and written to the Feast offline store (one table per feature view).",
+    "typed and validated (pandera), and written to the Feast offline store (one table per feature view). "
+    "A month already imported is never silently replaced by a different delivery.",
 )
 def monthly_snapshot(
-    context: AssetExecutionContext, landing: LandingArea, feature_store: FeastFeatureStore
+    context: AssetExecutionContext, config: SnapshotConfig, landing: LandingArea, feature_store: FeastFeatureStore
 ) -> Output[pd.DataFrame]:
     month = context.partition_key
     folder = landing.month_folder(month)
@@ -37,11 +60,36 @@ def monthly_snapshot(
     except SnapshotError as exc:
         raise Failure(description=str(exc), metadata={"month": month, "landing_folder": str(folder)}) from exc
 
+    # Re-delivery rule: the same content re-imports (idempotent); different content is refused
+    # unless asked for, so a second delivery never silently replaces the first. Refusing happens
+    # before anything is written: the stored snapshot and the Feast tables keep the first delivery.
+    fingerprint = landing.fingerprint(month)
+    previous = _previous_import(context, month)
+    replaced = None
+    if previous and previous["fingerprint"] and previous["fingerprint"] != fingerprint:
+        if not config.replace_existing:
+            raise Failure(
+                description=f"month {month}: already imported from content {previous['fingerprint'][:12]} "
+                f"(run {previous['run_id'][:8]}), and {folder} now holds different content {fingerprint[:12]}. "
+                "A re-delivery never silently replaces a month: the first import stays in place "
+                f"(its files are archived at {previous['archive']}). To replace the month deliberately, "
+                "materialize monthly_snapshot for it with config replace_existing: true.",
+                metadata={"month": month, "imported_fingerprint": previous["fingerprint"], "landing_fingerprint": fingerprint},
+            )
+        replaced = previous["fingerprint"]
+        context.log.warning(f"month {month}: replacing the import of {replaced[:12]} with {fingerprint[:12]} (replace_existing)")
+    archived = landing.archive(month, fingerprint)
+
     as_of = pd.Timestamp(as_of_for(month))
     feast_rows = feature_store.write_month(month, snapshot, as_of)
     labelled = snapshot[LABEL].notna()
+    label_coverage = float(labelled.mean()) if len(snapshot) else 0.0
     churn_rate = float(snapshot.loc[labelled, LABEL].astype(float).mean()) if labelled.any() else float("nan")
-    fingerprint = landing.fingerprint(month)
+    unknown_label_users = int(snapshot.attrs.get("unknown_label_users", 0))
+    if label_coverage < 1.0:
+        context.log.warning(f"month {month}: {int((~labelled).sum())} users have no label; training uses the {int(labelled.sum())} labelled ones")
+    if unknown_label_users:
+        context.log.warning(f"month {month}: labels.csv holds {unknown_label_users} users not in users.csv; ignored")
     context.log.info(
         f"[SNAPSHOT] month={month} as_of={as_of.date()} users={len(snapshot)} labelled={int(labelled.sum())} "
         f"churn_rate={churn_rate:.3f} fingerprint={fingerprint[:12]}"
@@ -52,10 +100,13 @@ def monthly_snapshot(
             "as_of": as_of.date().isoformat(),
             "dagster/row_count": len(snapshot),
             "labelled_users": int(labelled.sum()),
+            "label_coverage": label_coverage,
             "churn_rate": churn_rate,
             "landing_folder": MetadataValue.path(str(folder)),
             "landing_fingerprint": fingerprint,
-            "unknown_label_users": int(snapshot.attrs.get("unknown_label_users", 0)),
+            "archived_delivery": MetadataValue.path(str(archived)),
+            "replaced_fingerprint": replaced or "",
+            "unknown_label_users": unknown_label_users,
             "feast_rows": MetadataValue.json(feast_rows),
             "feast_repo": MetadataValue.path(feature_store.repo_path),
             "preview": MetadataValue.md(snapshot.head(5).to_markdown(index=False)),

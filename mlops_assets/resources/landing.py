@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,9 @@ from dagster import ConfigurableResource
 
 class LandingArea(ConfigurableResource):
     path: str
+    # Every imported delivery is copied here (`<month>/<fingerprint>/`), so a later delivery
+    # that overwrites the landing folder never loses the files a snapshot was built from.
+    archive_path: str
 
     def ready_months(self) -> dict[str, Path]:
         from mlops_assets.importer import ready_months
@@ -36,3 +40,17 @@ class LandingArea(ConfigurableResource):
         from mlops_assets.importer import fingerprint
 
         return fingerprint(self.month_folder(month_key))
+
+    def archive(self, month_key: str, fingerprint: str) -> Path:
+        """Copy the month's six files aside, once per distinct content."""
+        from mlops_assets.domain.schema import REQUIRED_FILES
+
+        target = Path(self.archive_path) / month_key / fingerprint[:16]
+        if not target.exists():
+            staging = target.with_name(f".{target.name}.partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            for name in REQUIRED_FILES:
+                shutil.copy2(self.month_folder(month_key) / name, staging / name)
+            staging.rename(target)
+        return target

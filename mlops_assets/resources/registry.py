@@ -59,6 +59,7 @@ class MlflowModelRegistry(ConfigurableResource):
         # Fail in seconds, not minutes, when an MLflow server is down.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(self.http_request_max_retries))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(self.http_request_timeout))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.registry_uri or self.tracking_uri)
         return mlflow
