@@ -21,8 +21,9 @@ INSTANCE_SETTINGS: dict = {
         # promotion decisions, so at most one decision moves the alias at any moment.
         "pools": {"default_limit": 1, "granularity": "op"},
     },
-    # A run whose process died is marked failed by the daemon, which frees its pool slot.
-    "run_monitoring": {"enabled": True, "poll_interval_seconds": 30},
+    # A run whose process died is marked failed by the daemon's run monitoring, which then frees
+    # the pool slots that run still held.
+    "run_monitoring": {"enabled": True, "poll_interval_seconds": 30, "free_slots_after_run_end_seconds": 30},
     "telemetry": {"enabled": False},
 }
 
