@@ -33,3 +33,15 @@ def test_dagster_asset_materialize_one_month_then_status(tmp_path):
     status = subprocess.run([str(BIN / "mlops-assets"), "status"], env=env, capture_output=True, text=True, check=True)
     assert "2024-01-31" in status.stdout and "promoted" in status.stdout
     assert "@production -> v1" in status.stdout
+
+
+@pytest.mark.parametrize("month", ["2024-13", "2023-12"])
+def test_dagster_cli_rejects_a_partition_that_does_not_exist(tmp_path, month):
+    env = dict(os.environ, MLOPS_HOME=str(tmp_path), DAGSTER_HOME=str(tmp_path / "dagster"))
+    subprocess.run([str(BIN / "mlops-assets"), "init"], env=env, check=True, capture_output=True)
+    result = subprocess.run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "mlops_assets.definitions", "--select", "*", "--partition", month],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode != 0
+    assert f"partition key `{month}`" in result.stderr
