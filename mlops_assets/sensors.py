@@ -15,11 +15,13 @@ from dagster import (
 )
 
 from mlops_assets.domain.drift import RETRAINING_TRIGGERED
+from mlops_assets.domain.months import next_month_key
 from mlops_assets.jobs import ingest_month_job, retraining_job
 from mlops_assets.partitions import monthly_partitions
 from mlops_assets.resources import LandingArea, RetrainingPolicy
 
 DRIFT_REPORT = AssetKey("drift_report")
+MONTHLY_SNAPSHOT = AssetKey("monthly_snapshot")
 _BATCH = 100
 
 
@@ -33,8 +35,9 @@ _BATCH = 100
 def new_month_sensor(context: SensorEvaluationContext, landing: LandingArea):
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     known_partitions = set(monthly_partitions.get_partition_keys())
-    requests = []
-    for month, _folder in sorted(landing.ready_months().items()):
+    ready = landing.ready_months()
+    requests, requested = [], set()
+    for month in sorted(ready):
         if month not in known_partitions:
             context.log.warning(f"landing folder for {month} is outside the partitions ({min(known_partitions)}..)")
             continue
@@ -42,6 +45,7 @@ def new_month_sensor(context: SensorEvaluationContext, landing: LandingArea):
         if seen.get(month) == fingerprint:
             continue
         seen[month] = fingerprint
+        requested.add(month)
         requests.append(
             RunRequest(
                 run_key=f"landing:{month}:{fingerprint[:16]}",
@@ -49,10 +53,30 @@ def new_month_sensor(context: SensorEvaluationContext, landing: LandingArea):
                 tags={"mlops_assets/landing_fingerprint": fingerprint},
             )
         )
+        # A late month is the missing reference of the month after it: if that month was
+        # imported but its drift report could not be made, make it now (the same content
+        # re-imports idempotently).
+        following = next_month_key(month)
+        if following in ready and following not in requested and _waiting_for_reference(context, following):
+            requested.add(following)
+            requests.append(
+                RunRequest(
+                    run_key=f"landing:{following}:{seen.get(following, '')[:16]}:reference:{month}",
+                    partition_key=following,
+                    tags={"mlops_assets/reference_arrived": month},
+                )
+            )
     if not requests:
         return SkipReason("no new or changed month folder in the landing area")
     # Months are requested oldest first; the cycle's concurrency limit runs them in that order.
     return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+
+
+def _waiting_for_reference(context: SensorEvaluationContext, month: str) -> bool:
+    instance = context.instance
+    return month in instance.get_materialized_partitions(MONTHLY_SNAPSHOT) and month not in instance.get_materialized_partitions(
+        DRIFT_REPORT
+    )
 
 
 def _metadata_value(materialization, key):

@@ -2,11 +2,14 @@
 file and the problem; production stays where it was; no earlier month's data, report, model
 version or decision is lost or overwritten."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import AssetCheckKey, AssetKey, DagsterInvalidSubsetError
+from dagster import AssetCheckKey, AssetKey, build_sensor_context
+
+from mlops_assets.sensors import new_month_sensor
 
 from mlops_assets_tests.faults.platform import Platform, assert_nothing_lost, failure_text
 
@@ -160,10 +163,21 @@ def test_late_month_fills_the_gap(platform):
     assert not result.success
     assert "reference month 2024-04 has no monthly_snapshot" in failure_text(result)
     assert platform.latest("monthly_snapshot", "2024-05") is not None  # the snapshot itself is kept
-    # 2024-04 arrives late; both months complete, in order, and production follows the rule.
+    # 2024-04 arrives late. The sensor, which had seen every other month, requests it and then
+    # 2024-05's drift report that was waiting for it; both complete, in order.
+    landing = platform.defs.resources["landing"]
+    seen = {m: landing.fingerprint(m) for m in ("2024-01", "2024-02", "2024-05")}
     platform.deliver("2024-04")
-    assert platform.ingest("2024-04").success
-    assert platform.ingest("2024-05").success
+    result = new_month_sensor(
+        build_sensor_context(instance=platform.instance, cursor=json.dumps(seen), resources={"landing": landing})
+    )
+    assert [(r.partition_key, r.tags.get("mlops_assets/reference_arrived")) for r in result.run_requests] == [
+        ("2024-04", None),
+        ("2024-05", "2024-04"),
+    ]
+    for request in result.run_requests:
+        assert platform.ingest(request.partition_key).success
+    assert platform.latest("drift_report", "2024-05")["reference_month"] == "2024-04"
     decision = platform.retrain("2024-04").output_for_node("promotion_decision")
     assert decision["production_version_before"] == production
     assert platform.production_version() == decision["production_version_after"]
