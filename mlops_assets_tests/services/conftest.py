@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from mlops_assets_tests.services.compose import load_compose
 from mlops_assets_tests.services.servers import (
     ServerUnavailable,
     start_mlflow,
@@ -18,6 +19,29 @@ from mlops_assets_tests.services.servers import (
 
 DAGSTER_DB = "dagster"
 MLFLOW_DB = "mlflow"
+# What the services tests ran against, for the closing summary (CI's log shows they really ran).
+_RAN: dict = {"servers": [], "outcomes": {}, "marked": set()}
+
+
+def pytest_collection_modifyitems(items):
+    _RAN["marked"] |= {item.nodeid for item in items if item.get_closest_marker("services")}
+
+
+def pytest_runtest_logreport(report):
+    if report.nodeid in _RAN["marked"] and (report.when == "call" or report.outcome != "passed"):
+        _RAN["outcomes"][report.nodeid] = report.outcome
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RAN["outcomes"]:
+        return
+    counts = {}
+    for outcome in _RAN["outcomes"].values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    terminalreporter.write_sep("-", "services tests")
+    terminalreporter.write_line(", ".join(f"{n} {o}" for o, n in sorted(counts.items())) + " against real servers on loopback:")
+    for line in _RAN["servers"]:
+        terminalreporter.write_line(f"  {line}")
 
 
 def _unavailable(exc: ServerUnavailable):
@@ -35,6 +59,7 @@ def postgres():
     try:
         server.create_database(DAGSTER_DB)
         server.create_database(MLFLOW_DB)
+        _RAN["servers"].append(f"PostgreSQL {server.version()} at {server.host}:{server.port} (pid {server.process.pid})")
         yield server
     finally:
         stop_postgres(server)
@@ -42,7 +67,15 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def mlflow_server(postgres, tmp_path_factory):
-    server = start_mlflow(postgres.dsn(MLFLOW_DB), tmp_path_factory.mktemp("mlflow_server"))
+    # The compose file's own mlflow command and allowed Host headers, on loopback.
+    service = load_compose()["services"]["mlflow"]
+    server = start_mlflow(
+        postgres.dsn(MLFLOW_DB),
+        tmp_path_factory.mktemp("mlflow_server"),
+        command=service["command"],
+        allowed_hosts=service["environment"]["MLFLOW_SERVER_ALLOWED_HOSTS"],
+    )
+    _RAN["servers"].append(f"mlflow server {server.version()} at {server.url} (pid {server.process.pid}), backend store PostgreSQL")
     try:
         yield server
     finally:

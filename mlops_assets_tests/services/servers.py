@@ -99,6 +99,15 @@ class Postgres:
 
         return psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password, dbname=db, connect_timeout=5)
 
+    def version(self) -> str:
+        conn = self.connect("postgres")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW server_version")
+                return cur.fetchone()[0]
+        finally:
+            conn.close()
+
     def create_database(self, name: str) -> None:
         conn = self.connect("postgres")
         try:
@@ -179,23 +188,29 @@ class MlflowServer:
     artifacts: Path
     log: Path
 
+    def version(self) -> str:
+        with urllib.request.urlopen(f"{self.url}/version", timeout=5) as response:
+            return response.read().decode().strip()
 
-def start_mlflow(backend_store_uri: str, workdir: Path) -> MlflowServer:
+
+def start_mlflow(backend_store_uri: str, workdir: Path, command: list[str] | None = None, allowed_hosts: str | None = None) -> MlflowServer:
+    """`mlflow server` as docker-compose.yml runs it (its command, store and artifact settings
+    passed as the same environment variables), moved to loopback and a free port."""
     port = free_port()
     artifacts = workdir / "mlflow-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     log = workdir / "mlflow-server.log"
+    argv = list(command or ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000", "--workers", "2", "--serve-artifacts"])
+    assert argv[:2] == ["mlflow", "server"], argv
+    argv[0] = str(BIN / "mlflow")
+    for flag, value in (("--host", "127.0.0.1"), ("--port", str(port)), ("--workers", "1")):
+        argv[argv.index(flag) + 1] = value
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env |= {"MLFLOW_BACKEND_STORE_URI": backend_store_uri, "MLFLOW_ARTIFACTS_DESTINATION": str(artifacts)}
+    if allowed_hosts:
+        env["MLFLOW_SERVER_ALLOWED_HOSTS"] = allowed_hosts
     out = open(log, "w")
-    env = dict(os.environ)
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        env.pop(name, None)
-    # The same flags as docker-compose.yml's mlflow service, on loopback.
-    process = subprocess.Popen(
-        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", backend_store_uri,
-         "--serve-artifacts", "--artifacts-destination", str(artifacts)],
-        cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     out.close()
     server = MlflowServer(f"http://127.0.0.1:{port}", port, process, artifacts, log)
 

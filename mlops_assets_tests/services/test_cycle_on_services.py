@@ -11,6 +11,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -190,3 +191,15 @@ def test_a_second_process_loads_production_over_http_and_scores(cycle, home, mlf
     served = rest(mlflow_server, "/api/2.0/mlflow/registered-models/alias", name=MODEL, alias="production")
     val_auc = float({t["key"]: t["value"] for t in served["model_version"]["tags"]}["val_auc"])
     assert scored["auc"] == pytest.approx(val_auc, abs=1e-6)
+
+
+def test_the_tracking_server_answers_the_compose_host_name_only(cycle, mlflow_server):
+    """docker-compose.yml's code location calls http://mlflow:5000: that Host header is allowed,
+    an unknown one is refused (MLflow's DNS-rebinding protection)."""
+    path = f"{mlflow_server.url}/api/2.0/mlflow/registered-models/get?name={MODEL}"
+    ok = urllib.request.Request(path, headers={"Host": "mlflow:5000"})
+    with urllib.request.urlopen(ok, timeout=30) as response:
+        assert json.loads(response.read())["registered_model"]["name"] == MODEL
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(path, headers={"Host": "rebind.example"}), timeout=30)
+    assert refused.value.code in (400, 403)
