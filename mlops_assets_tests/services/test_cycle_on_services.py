@@ -33,18 +33,28 @@ ASSETS = ("monthly_snapshot", "drift_report", "training_dataset", "candidate_mod
 
 
 @pytest.fixture(scope="module")
-def instance(postgres, tmp_path_factory):
-    """A Dagster instance from the deployment's own dagster.yaml, pointed at the test Postgres
-    through the same environment variables docker-compose.yml sets."""
-    dagster_home = tmp_path_factory.mktemp("dagster_home")
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
-    env = {
+def dagster_home(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dagster_home")
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", folder / "dagster.yaml")
+    return folder
+
+
+def dagster_env(postgres) -> dict:
+    """What docker-compose.yml's x-dagster-env sets, pointed at the loopback server."""
+    return {
         "DAGSTER_POSTGRES_HOST": postgres.host,
         "DAGSTER_POSTGRES_PORT": str(postgres.port),
         "DAGSTER_POSTGRES_USER": postgres.user,
         "DAGSTER_POSTGRES_PASSWORD": postgres.password,
         "DAGSTER_POSTGRES_DB": DAGSTER_DB,
     }
+
+
+@pytest.fixture(scope="module")
+def instance(postgres, dagster_home):
+    """A Dagster instance from the deployment's own dagster.yaml, pointed at the test Postgres
+    through the same environment variables docker-compose.yml sets."""
+    env = dagster_env(postgres)
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     instance = DagsterInstance.from_config(str(dagster_home))
@@ -203,3 +213,16 @@ def test_the_tracking_server_answers_the_compose_host_name_only(cycle, mlflow_se
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(path, headers={"Host": "rebind.example"}), timeout=30)
     assert refused.value.code in (400, 403)
+
+
+def test_status_in_another_process_reads_both_stores_from_the_environment(cycle, postgres, mlflow_server, home, dagster_home):
+    """`docker compose exec code_location mlops-assets status`, minus Docker: a fresh process that
+    knows the services only through the compose file's environment variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DAGSTER_", "MLOPS_"))}
+    env |= dagster_env(postgres) | {"DAGSTER_HOME": str(dagster_home), "MLOPS_HOME": str(home), "MLFLOW_TRACKING_URI": mlflow_server.url}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "mlops-assets"), "status"], cwd=home, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2024-01-31" in done.stdout and "2024-02-29" in done.stdout
+    assert "streamflow_churn@production -> v2 (month 2024-02" in done.stdout
