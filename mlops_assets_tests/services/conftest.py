@@ -1,5 +1,5 @@
 """Fixtures for the `services` tests: a real PostgreSQL cluster and a real MLflow tracking server
-on loopback, shared by the module that asks for them and stopped by their PIDs afterwards.
+on loopback, shared by the modules that ask for them (each uses its own databases or model) and stopped by their PIDs afterwards.
 
 Where the server programs are missing the tests skip with the reason, unless
 MLOPS_REQUIRE_SERVICES=1 (set by .ci/run after scripts/install-services.sh), where they fail."""
@@ -50,7 +50,7 @@ def _unavailable(exc: ServerUnavailable):
     pytest.skip(str(exc))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def postgres():
     try:
         server = start_postgres()
@@ -65,7 +65,7 @@ def postgres():
         stop_postgres(server)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mlflow_server(postgres, tmp_path_factory):
     # The compose file's own mlflow command and allowed Host headers, on loopback.
     service = load_compose()["services"]["mlflow"]

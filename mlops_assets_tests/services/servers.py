@@ -68,6 +68,15 @@ def _tail(log: Path, n: int = 4000) -> str:
         return "(no log)"
 
 
+def start_process(argv: list[str], env: dict, cwd: Path, log: Path) -> subprocess.Popen:
+    """A server process in its own session (its children too: stop it with stop(..., group=True))."""
+    out = open(log, "w")
+    try:
+        return subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        out.close()
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------------
 def postgres_bindir() -> Path:
     """Debian's server programs (package postgresql): /usr/lib/postgresql/<major>/bin."""
