@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
 PARTITION ?= 2024-02
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast dev mlflow status validate materialize clean
+.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow status validate materialize clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,36 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/mlops-assets demo --reset
 
-## The test suite: unit tests and real end-to-end materializations (what CI runs).
-test: install
+## The test suite: unit tests, real end-to-end materializations, and the services tests against a
+## real PostgreSQL and mlflow server on loopback (what CI runs).
+test: install services-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Only the fast unit tests.
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not services" $(PYTEST_ARGS)
+
+## Only the services tests (real PostgreSQL + mlflow server on loopback) and the compose checks.
+test-services: install services-deps
+	$(BIN)/python -m pytest mlops_assets_tests/services $(PYTEST_ARGS)
+
+## Debian's PostgreSQL server programs for the services tests, installed when missing and root
+## (otherwise those tests skip and say why; .ci/run insists).
+services-deps:
+	@scripts/install-services.sh --if-possible
+
+## Validate docker-compose.yml offline against the Compose Specification's JSON schema.
+compose-check: install
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+## The services deployment (needs a Docker engine and a .env: cp .env.example .env).
+services-up:
+	@test -f .env || { echo "no .env: cp .env.example .env and set the secrets" >&2; exit 1; }
+	dir=$$(sed -n 's/^MLOPS_LANDING_HOST_DIR=//p' .env); mkdir -p "$${dir:-landing}"
+	docker compose up --build -d
+
+services-down:
+	docker compose down
 
 ## The Dagster UI and daemon on the embedded instance, sensors on: drop month folders into
 ## $(MLOPS_HOME)/landing and the cycle runs by itself.
