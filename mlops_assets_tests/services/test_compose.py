@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mlops_assets.instance import INSTANCE_SETTINGS
+
 from mlops_assets_tests.services.compose import (
     COMPOSE,
     ENV_EXAMPLE,
@@ -149,8 +151,10 @@ def test_deploy_files_agree(services):
     env = services["code_location"]["environment"]
     for key in ("hostname", "port", "username", "password", "db_name"):
         assert db[key]["env"] in env, key  # every value from the environment, none hard-coded
-    limits = instance["run_coordinator"]["config"]["tag_concurrency_limits"]
-    assert {"key": "mlops_assets/cycle", "limit": 1} in limits
+    # The services instance keeps every setting the platform relies on (queue, pools, monitoring).
+    for key, value in INSTANCE_SETTINGS.items():
+        if key != "telemetry":
+            assert instance[key] == value, key
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "COPY deploy/dagster.yaml /opt/dagster/dagster_home/dagster.yaml" in dockerfile
     assert "COPY deploy/workspace.yaml /opt/dagster/workspace.yaml" in dockerfile
