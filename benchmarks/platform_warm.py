@@ -46,6 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--months", required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--model-kind", default=None)
     args = parser.parse_args(argv)
     months = args.months.split(",")
     home = args.home.resolve()
@@ -64,7 +65,8 @@ def main(argv=None) -> int:
     results = []
     for month in months:
         start = time.perf_counter()
-        outcome = job.execute_in_process(instance=instance, partition_key=month, raise_on_error=True)
+        run_config = {"ops": {"candidate_model": {"config": {"model_kind": args.model_kind}}}} if args.model_kind else None
+        outcome = job.execute_in_process(instance=instance, partition_key=month, raise_on_error=True, run_config=run_config)
         wall = time.perf_counter() - start
         results.append({"month": month, "wall_s": wall, "steps": step_times(instance, outcome.run_id), "run_id": outcome.run_id})
         print(json.dumps(results[-1]), flush=True)

@@ -87,12 +87,22 @@ def ensure_data(root: Path, n_users: int) -> Path:
     return folder
 
 
+MODEL_KIND: str | None = None  # --model-kind: None = the platform's default (TrainingConfig)
+
+
+def run_config_json() -> list[str]:
+    if MODEL_KIND is None:
+        return []
+    return ["--config-json", json.dumps({"ops": {"candidate_model": {"config": {"model_kind": MODEL_KIND}}}})]
+
+
 def run_baseline(data: Path, work: Path, dump: bool) -> dict:
     state = work / "baseline"
     shutil.rmtree(state, ignore_errors=True)
     months = {}
     for month in SCENARIO_MONTHS:
         cmd = [PY, "-m", "benchmarks.baseline", "--data", str(data), "--month", month, "--state", str(state)]
+        cmd += ["--model-kind", MODEL_KIND] if MODEL_KIND else []
         wall, rss, out = run_wait4(cmd + (["--dump"] if dump else []), out_path=work / f"baseline_{month}.log")
         result = json.loads(out.strip().splitlines()[-1])
         months[month] = result | {"process_s": wall, "rss_mib": rss}
@@ -104,7 +114,7 @@ def run_warm(data: Path, work: Path) -> dict:
     shutil.rmtree(home, ignore_errors=True)
     out_json = work / "warm.json"
     cmd = [PY, "-m", "benchmarks.platform_warm", "--data", str(data), "--home", str(home),
-           "--months", ",".join(SCENARIO_MONTHS), "--out", str(out_json)]
+           "--months", ",".join(SCENARIO_MONTHS), "--out", str(out_json)] + (["--model-kind", MODEL_KIND] if MODEL_KIND else [])
     wall, rss, _ = run_wait4(cmd, out_path=work / "warm.log")
     result = json.loads(out_json.read_text())
     months = {m["month"]: {"month_s": m["wall_s"], "steps": m["steps"]} for m in result["months"]}
@@ -124,7 +134,7 @@ def run_cold(data: Path, work: Path) -> dict:
     months = {}
     for month in SCENARIO_MONTHS:
         cmd = [DAGSTER, "asset", "materialize", "-m", "mlops_assets.definitions", "--select", "*", "--partition", month]
-        wall, rss, _ = run_wait4(cmd, extra, out_path=work / f"cold_{month}.log")
+        wall, rss, _ = run_wait4(cmd + run_config_json(), extra, out_path=work / f"cold_{month}.log")
         months[month] = {"process_s": wall, "rss_mib": rss}
     with DagsterInstance.from_config(str(home / "dagster")) as instance:
         runs = sorted(instance.get_runs(), key=lambda r: instance.get_run_record_by_id(r.run_id).create_timestamp)
@@ -236,7 +246,10 @@ def main(argv=None) -> int:
     parser.add_argument("--data-root", type=Path, default=Path(os.environ.get("BENCH_DATA", "/tmp/mlops_bench_data")))
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("BENCH_WORK", "/tmp/mlops_bench_work")))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cycle.md")
+    parser.add_argument("--model-kind", default=None, help="candidate model kind on both sides (default: the platform's default)")
     args = parser.parse_args(argv)
+    global MODEL_KIND
+    MODEL_KIND = args.model_kind
     sizes = [int(s) for s in args.sizes.split(",")]
     all_rows, sections, raw = [], [], {}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -299,7 +312,9 @@ def write_out(args, started, sections, all_rows, raw) -> None:
         [
             "# Cycle benchmark: platform against the bare baseline",
             "",
-            f"Machine: {machine()}. Run started {started}. Command: `python -m benchmarks.run --sizes {args.sizes} --reps {args.reps}`.",
+            f"Machine: {machine()}. Run started {started}. Command: `python -m benchmarks.run --sizes {args.sizes} --reps {args.reps}"
+            + (f" --model-kind {args.model_kind}" if args.model_kind else "") + "`. Model: "
+            + (args.model_kind or "the platform default (TrainingConfig)") + ".",
             "warm = every asset of the month materialized in-process in one long-lived process (per-asset time from "
             "Dagster's event log); cold = one `dagster asset materialize --select '*' --partition M` process per month "
             "(per-asset time from the run's event log; the process time includes imports). Ratios are platform / baseline.",
