@@ -67,12 +67,16 @@ bench: install
 	  $(BIN)/python -m mlops_assets.generator $(BENCH_DATA)/users_$$n --users $$n --months 4 --seed 7; done
 	$(BIN)/python -m benchmarks.run --sizes 10000,100000 --reps $(BENCH_REPS) --out benchmarks/results/cycle.md
 	$(BIN)/python -m benchmarks.run --sizes 1000000 --reps 1 --out benchmarks/results/cycle_1m.md
-	$(BIN)/python -m benchmarks.feast_retrieval --data $(BENCH_DATA)/users_1000000 --reps 3 --out benchmarks/results/feast_1m.md
-	$(BIN)/python -m benchmarks.drift --data $(BENCH_DATA)/users_1000000 --out benchmarks/results/drift_1m.md
 	$(BIN)/python -m benchmarks.cold_demo --out benchmarks/results/cold_demo.md
+	$(BIN)/python -m benchmarks.drift --data $(BENCH_DATA)/users_1000000 --out benchmarks/results/drift_1m.md
+	$(BIN)/python -m benchmarks.drift --data $(BENCH_DATA)/users_10000 --out benchmarks/results/drift_10k.md
 	$(BIN)/python -m benchmarks.online_materialize --data $(BENCH_DATA)/users_100000 --out benchmarks/results/online_100k.md
-	for n in 5000 10000 100000; do $(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_$$n \
-	  --out benchmarks/results/models_$$n.md || exit 1; done
+	$(BIN)/python -m benchmarks.feast_retrieval --data $(BENCH_DATA)/users_1000000 --reps 3 --out benchmarks/results/feast_1m.md
+	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_5000 --out benchmarks/results/models_5k.md
+	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_10000 --out benchmarks/results/models_10k.md
+	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_100000 --out benchmarks/results/models_100k.md
+	$(BIN)/python -m benchmarks.run --sizes 100000 --reps 1 --model-kind random_forest --out benchmarks/results/cycle_100k_random_forest.md
+	$(BIN)/python -m benchmarks.summary
 
 ## The harness on 10k users only, one repetition (a few minutes): to check it works.
 bench-quick: install

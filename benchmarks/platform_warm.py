@@ -69,6 +69,9 @@ def main(argv=None) -> int:
         outcome = job.execute_in_process(instance=instance, partition_key=month, raise_on_error=True, run_config=run_config)
         wall = time.perf_counter() - start
         results.append({"month": month, "wall_s": wall, "steps": step_times(instance, outcome.run_id), "run_id": outcome.run_id})
+        # execute_in_process keeps every output of the run in memory (its output capture) for as
+        # long as the result lives: drop it, as a run launcher's process would end.
+        del outcome
         print(json.dumps(results[-1]), flush=True)
     args.out.write_text(json.dumps({"import_s": imported, "months": results}))
     return 0
