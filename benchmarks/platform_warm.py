@@ -92,7 +92,10 @@ def main(argv=None) -> int:
         # long as the result lives: drop it, as a run launcher's process would end.
         del outcome
         print(json.dumps(results[-1]), flush=True)
-    args.out.write_text(json.dumps({"import_s": imported, "months": results}))
+    import resource
+
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    args.out.write_text(json.dumps({"import_s": imported, "months": results, "peak_rss_mib": peak_mib}))
     return 0
 
 

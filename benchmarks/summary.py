@@ -58,7 +58,7 @@ def main() -> int:
             _, w1m, _, c1m = whole(runs[key1m], months)
             lines.append(f"- 100k -> 1M users ({label}): platform in-process {w1m / w100:.1f}x, "
                          f"`dagster asset materialize` {c1m / c100:.1f}x (target: at most 11x).")
-    for name in ("feast_1m.md", "drift_1m.md", "cold_demo.md", "online_100k.md", "online_10k.md"):
+    for name in ("feast_1m.md", "drift_1m.md", "memory_1m.md", "cold_demo.md", "online_100k.md", "online_10k.md"):
         path = RESULTS / name
         if path.exists():
             lines += ["", f"## {name}", "", path.read_text().strip()]
