@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
 PARTITION ?= 2024-02
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow status validate materialize clean
+.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow status validate materialize bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,35 @@ validate: install
 materialize: install
 	$(BIN)/mlops-assets init >/dev/null
 	$(BIN)/dagster asset materialize -m mlops_assets.definitions --select '*' --partition $(PARTITION)
+
+## Benchmarks (NOT part of `make test`; about 45 min on 2 cores): the cycle at 10k and 100k users
+## (3 repetitions) and 1M (1) against the bare baseline, Feast retrieval and the drift report at 1M,
+## model quality, Feast online materialization. Tables land in benchmarks/results/ (README, Benchmarks).
+BENCH_DATA ?= /tmp/mlops_bench_data
+BENCH_WORK ?= /tmp/mlops_bench_work
+BENCH_REPS ?= 3
+export BENCH_DATA BENCH_WORK
+bench: install
+	@for n in 5000 10000 100000 1000000; do test -f $(BENCH_DATA)/users_$$n/2024-04/labels.csv || \
+	  $(BIN)/python -m mlops_assets.generator $(BENCH_DATA)/users_$$n --users $$n --months 4 --seed 7; done
+	$(BIN)/python -m benchmarks.run --sizes 10000,100000 --reps $(BENCH_REPS) --out benchmarks/results/cycle.md
+	$(BIN)/python -m benchmarks.run --sizes 1000000 --reps 1 --out benchmarks/results/cycle_1m.md
+	$(BIN)/python -m benchmarks.cold_demo --out benchmarks/results/cold_demo.md
+	$(BIN)/python -m benchmarks.platform_warm --data $(BENCH_DATA)/users_1000000 --home $(BENCH_WORK)/warm1m_nc \
+	  --months 2024-01,2024-02,2024-03,2024-04 --no-capture --out benchmarks/results/memory_1m_no_capture.json
+	$(BIN)/python -m benchmarks.drift --data $(BENCH_DATA)/users_1000000 --out benchmarks/results/drift_1m.md
+	$(BIN)/python -m benchmarks.drift --data $(BENCH_DATA)/users_10000 --out benchmarks/results/drift_10k.md
+	$(BIN)/python -m benchmarks.online_materialize --data $(BENCH_DATA)/users_100000 --out benchmarks/results/online_100k.md
+	$(BIN)/python -m benchmarks.feast_retrieval --data $(BENCH_DATA)/users_1000000 --reps 3 --out benchmarks/results/feast_1m.md
+	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_5000 --out benchmarks/results/models_5k.md
+	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_10000 --out benchmarks/results/models_10k.md
+	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_100000 --out benchmarks/results/models_100k.md
+	$(BIN)/python -m benchmarks.run --sizes 100000 --reps 1 --model-kind random_forest --out benchmarks/results/cycle_100k_random_forest.md
+	$(BIN)/python -m benchmarks.summary
+
+## The harness on 10k users only, one repetition (a few minutes): to check it works.
+bench-quick: install
+	$(BIN)/python -m benchmarks.run --sizes 10000 --reps 1 --out $(BENCH_WORK)/cycle_quick.md
 
 clean:
 	rm -rf $(MLOPS_HOME)

@@ -13,7 +13,7 @@ from mlops_assets.domain.schema import BOOLEAN_FEATURES, CATEGORICAL_FEATURES, F
 
 @dataclass(frozen=True)
 class ModelParams:
-    kind: str = "random_forest"  # random_forest | hist_gradient_boosting | logistic_regression
+    kind: str = "logistic_regression"  # logistic_regression (default: README, Benchmarks) | random_forest (the course's) | hist_gradient_boosting
     n_estimators: int = 300
     max_depth: int | None = None
     min_samples_leaf: int = 1
