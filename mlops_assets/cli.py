@@ -10,12 +10,20 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_assets.settings import home_dir
 
 
 # -- sensors, evaluated and obeyed ---------------------------------------------------------------
+@dataclass(frozen=True)
+class RunOutcome:
+    job_name: str
+    run_id: str
+    success: bool
+
+
 def tick(defs, sensor_name: str, instance, cursor: str | None, log_level: str = "INFO"):
     """Evaluate a sensor once, run what it requests in order; returns (new cursor, run results)."""
     from dagster import SensorResult, SkipReason, build_sensor_context
@@ -35,7 +43,8 @@ def tick(defs, sensor_name: str, instance, cursor: str | None, log_level: str = 
         outcome = job.execute_in_process(
             instance=instance, partition_key=request.partition_key, tags=tags, run_config=run_config, raise_on_error=False
         )
-        outcomes.append((request.partition_key, outcome))
+        # Keep what the run was, not its in-memory result (which holds every output of the run).
+        outcomes.append((request.partition_key, RunOutcome(outcome.dagster_run.job_name, outcome.run_id, outcome.success)))
     return result.cursor if result.cursor is not None else context.cursor, outcomes
 
 
@@ -157,7 +166,7 @@ def cmd_demo(args) -> int:
             for month, outcome in outcomes:
                 state = "ok" if outcome.success else "FAILED"
                 failed |= not outcome.success
-                print(f"  {sensor_name} -> {outcome.dagster_run.job_name} {month}: {state} (run {outcome.run_id[:8]})")
+                print(f"  {sensor_name} -> {outcome.job_name} {month}: {state} (run {outcome.run_id[:8]})")
     print()
     print(format_table(status_rows(instance)))
     print()

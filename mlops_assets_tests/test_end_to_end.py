@@ -70,7 +70,7 @@ def latest_metadata(instance: DagsterInstance, asset: str, month: str) -> dict:
 
 
 def test_every_requested_run_succeeded_in_order(cycle):
-    summary = [(sensor, month, outcome.dagster_run.job_name, outcome.success) for sensor, month, outcome in cycle["runs"]]
+    summary = [(sensor, month, outcome.job_name, outcome.success) for sensor, month, outcome in cycle["runs"]]
     assert summary == [
         ("new_month_sensor", "2024-01", "ingest_month_job", True),
         ("drift_sensor", "2024-01", "retraining_job", True),  # first month: bootstrap

@@ -15,8 +15,10 @@ from mlops_assets.resources import FeastFeatureStore, LandingArea
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # dagster-pandera marks this function beta
-    # The snapshot's pandera schema as a Dagster type: shown in the UI, checked on every output.
-    SnapshotFrame = pandera_schema_to_dagster_type(SNAPSHOT_SCHEMA)
+    # The snapshot's pandera schema as Dagster's column schema, shown in the UI. The importer
+    # validates with the same schema before anything is written (a Dagster type would validate
+    # again, on output, after the Feast tables were already written: twice, and too late).
+    SNAPSHOT_COLUMN_SCHEMA = pandera_schema_to_dagster_type(SNAPSHOT_SCHEMA).metadata["schema"].value
 
 
 class SnapshotConfig(Config):
@@ -45,7 +47,7 @@ def _previous_import(context: AssetExecutionContext, month: str) -> dict | None:
     partitions_def=monthly_partitions,
     group_name="ingest",
     kinds={"pandas", "feast"},
-    dagster_type=SnapshotFrame,
+    metadata={"dagster/column_schema": SNAPSHOT_COLUMN_SCHEMA},
     description="One month of StreamFlow users from the landing area: six files joined per user, "
     "typed and validated (pandera), and written to the Feast offline store (one table per feature view). "
     "A month already imported is never silently replaced by a different delivery.",
@@ -99,6 +101,7 @@ def monthly_snapshot(
         metadata={
             "as_of": as_of.date().isoformat(),
             "dagster/row_count": len(snapshot),
+            "dagster/column_schema": SNAPSHOT_COLUMN_SCHEMA,
             "labelled_users": int(labelled.sum()),
             "label_coverage": label_coverage,
             "churn_rate": churn_rate,
