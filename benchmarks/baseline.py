@@ -30,7 +30,7 @@ from scipy.spatial import distance  # noqa: E402
 
 from mlops_assets.domain.model import ModelParams, build_pipeline, to_model_frame  # noqa: E402
 from mlops_assets.domain.schema import (  # noqa: E402
-    BOOLEAN_FEATURES, CATEGORICAL_FEATURES, ENTITY_KEY, FEATURE_VIEWS, FEATURES, FILES, LABEL, NUMERIC_FEATURES,
+    ENTITY_KEY, FEATURE_VIEWS, FEATURES, FILES, LABEL, NUMERIC_FEATURES,
 )
 from mlops_assets.domain.months import as_of_for, previous_month_key  # noqa: E402
 from mlops_assets.domain.split import VALIDATION, assign_split  # noqa: E402

@@ -11,7 +11,6 @@ imports (it imports everything up front).
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from pathlib import Path
 

@@ -48,6 +48,38 @@ def tick(defs, sensor_name: str, instance, cursor: str | None, log_level: str = 
     return result.cursor if result.cursor is not None else context.cursor, outcomes
 
 
+SENSORS_IN_ORDER = ("new_month_sensor", "drift_sensor")
+
+
+def deliver(month_folder: Path, landing: Path) -> Path:
+    """Drop a month folder into the landing area as a whole (copy aside, then rename), as a
+    delivery tool should: the new-month sensor never sees a half-copied month."""
+    landing.mkdir(parents=True, exist_ok=True)
+    staging = landing / f".{month_folder.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(month_folder, staging)
+    target = landing / month_folder.name
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def play_months(defs, instance, folders, on_run=None) -> list[tuple[str, str, RunOutcome]]:
+    """Deliver each month in turn and obey both sensors after each, as the daemon would."""
+    landing = Path(defs.resources["landing"].path)
+    cursors: dict[str, str | None] = dict.fromkeys(SENSORS_IN_ORDER)
+    runs = []
+    for folder in folders:
+        deliver(folder, landing)
+        for sensor_name in SENSORS_IN_ORDER:
+            cursors[sensor_name], outcomes = tick(defs, sensor_name, instance, cursors[sensor_name])
+            for month, outcome in outcomes:
+                runs.append((sensor_name, month, outcome))
+                if on_run:
+                    on_run(sensor_name, month, outcome)
+    return runs
+
+
 # -- status ----------------------------------------------------------------------------------------
 def _latest(instance, asset: str, month: str) -> dict | None:
     """The metadata of an asset partition's latest materialization."""
@@ -121,7 +153,7 @@ def production_line(defs) -> str:
 
 # -- commands --------------------------------------------------------------------------------------
 def cmd_generate(args) -> int:
-    from mlops_assets.generator import DEMO_SCENARIO, write_months
+    from mlops_assets.generator import write_months
 
     scenario = _scenario(args.months, args.scenario)
     folders = write_months(Path(args.out), n_users=args.users, scenario=scenario, first_month=args.first_month, seed=args.seed)
@@ -149,24 +181,17 @@ def cmd_demo(args) -> int:
     home.mkdir(parents=True, exist_ok=True)
     instance = get_instance(home)
     defs = build_definitions(home)
-    landing = Path(defs.resources["landing"].path)
     incoming = home / "incoming"
     folders = write_months(incoming, n_users=args.users, scenario=_scenario(args.months, args.scenario),
                            first_month=args.first_month, seed=args.seed)
     print(f"generated {len(folders)} months of {args.users} StreamFlow users in {incoming}")
-    cursors: dict[str, str | None] = {"new_month_sensor": None, "drift_sensor": None}
-    failed = False
-    for folder in folders:
-        # Drop the month in as a whole (copy aside, then rename), as a delivery tool would.
-        staging = landing / f".{folder.name}.partial"
-        shutil.copytree(folder, staging, dirs_exist_ok=True)
-        staging.rename(landing / folder.name) if not (landing / folder.name).exists() else shutil.rmtree(staging)
-        for sensor_name in ("new_month_sensor", "drift_sensor"):
-            cursors[sensor_name], outcomes = tick(defs, sensor_name, instance, cursors[sensor_name])
-            for month, outcome in outcomes:
-                state = "ok" if outcome.success else "FAILED"
-                failed |= not outcome.success
-                print(f"  {sensor_name} -> {outcome.job_name} {month}: {state} (run {outcome.run_id[:8]})")
+
+    def report(sensor_name, month, outcome):
+        state = "ok" if outcome.success else "FAILED"
+        print(f"  {sensor_name} -> {outcome.job_name} {month}: {state} (run {outcome.run_id[:8]})")
+
+    runs = play_months(defs, instance, folders, on_run=report)
+    failed = any(not outcome.success for _, _, outcome in runs)
     print()
     print(format_table(status_rows(instance)))
     print()

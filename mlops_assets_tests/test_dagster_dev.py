@@ -14,7 +14,7 @@ import pytest
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from mlops_assets.generator import write_months
-from mlops_assets_tests.conftest import deliver
+from mlops_assets.cli import deliver
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

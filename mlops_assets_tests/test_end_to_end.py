@@ -16,14 +16,13 @@ from dagster import (
     instance_for_test,
 )
 
-from mlops_assets.cli import status_rows, tick
+from mlops_assets.cli import play_months, status_rows
 from mlops_assets.definitions import build_definitions
 from mlops_assets.domain.schema import FEATURES
 from mlops_assets.generator import write_months
 from mlops_assets.instance import INSTANCE_SETTINGS
 from mlops_assets.resources import RetrainingPolicy
 from mlops_assets.sensors import drift_sensor, new_month_sensor
-from mlops_assets_tests.conftest import deliver
 
 pytestmark = pytest.mark.slow
 
@@ -50,15 +49,7 @@ def months(home):
 @pytest.fixture(scope="module")
 def cycle(home, defs, instance, months):
     """Deliver each month and obey both sensors, as the daemon would."""
-    landing = Path(defs.resources["landing"].path)
-    cursors = {"new_month_sensor": None, "drift_sensor": None}
-    runs = []
-    for folder in months:
-        deliver(folder, landing)
-        for sensor_name in cursors:
-            cursors[sensor_name], outcomes = tick(defs, sensor_name, instance, cursors[sensor_name])
-            runs += [(sensor_name, month, outcome) for month, outcome in outcomes]
-    return {"runs": runs, "cursors": cursors}
+    return {"runs": play_months(defs, instance, months)}
 
 
 def latest_metadata(instance: DagsterInstance, asset: str, month: str) -> dict:

@@ -18,7 +18,7 @@ import yaml
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from mlops_assets.generator import write_months
-from mlops_assets_tests.conftest import deliver
+from mlops_assets.cli import deliver
 from mlops_assets_tests.services.compose import ROOT, load_compose
 from mlops_assets_tests.services.servers import BIN, free_port, start_process, stop, wait_until
 

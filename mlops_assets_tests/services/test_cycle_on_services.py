@@ -3,7 +3,7 @@ runs it: Dagster's runs, event log and schedules in PostgreSQL (deploy/dagster.y
 MLflow's tracking store and registry in PostgreSQL behind an `mlflow server` reached over HTTP, with
 artifacts served by that server. The same code as the embedded default; only the environment
 changes. The months are delivered into the landing area and driven through the real sensors with
-`mlops_assets.cli.tick`, exactly like test_end_to_end.py."""
+`mlops_assets.cli.play_months`, exactly like test_end_to_end.py."""
 
 import json
 import os
@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, DagsterInstance
 
-from mlops_assets.cli import tick
+from mlops_assets.cli import play_months
 from mlops_assets.definitions import build_definitions
 from mlops_assets.domain.schema import LABEL
 from mlops_assets.generator import write_months
-from mlops_assets_tests.conftest import deliver
 from mlops_assets_tests.services.conftest import DAGSTER_DB, MLFLOW_DB
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -74,15 +73,7 @@ def defs(home, mlflow_server):
 @pytest.fixture(scope="module")
 def cycle(home, defs, instance):
     months = write_months(home / "incoming", n_users=400, scenario=("baseline", "concept_drift"), first_month="2024-01", seed=11)
-    landing = Path(defs.resources["landing"].path)
-    cursors = {"new_month_sensor": None, "drift_sensor": None}
-    runs = []
-    for folder in months:
-        deliver(folder, landing)
-        for sensor_name in cursors:
-            cursors[sensor_name], outcomes = tick(defs, sensor_name, instance, cursors[sensor_name])
-            runs += [(sensor_name, month, outcome) for month, outcome in outcomes]
-    return runs
+    return play_months(defs, instance, months)
 
 
 def decision(instance, month: str) -> dict:
