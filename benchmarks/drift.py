@@ -1,5 +1,5 @@
 """The drift report: the platform's per-feature ValueDrift report against the previous
-DataDriftPreset report (benchmarks/drift_preset_reference.py, verbatim), on the scenario months.
+DataDriftPreset report (benchmarks/drift_preset_reference.py), on the scenario months.
 
 For each consecutive pair of months (reference, current) both reports are built from the
 importer's snapshots; the harness asserts the same drift_share, the same drifted features and the

@@ -1,59 +1,18 @@
-"""THE PREVIOUS IMPLEMENTATION, kept verbatim for the benchmark: the DataDriftPreset report the platform
-used before issue 4 (46-100 s at 1M rows). benchmarks/drift.py compares its decisions and time with
-mlops_assets.drift_reports.
-
-Evidently 0.7 drift reports: previous month (reference) against this month (current).
-
-Drift is measured on the 14 model features only; ids and the label are excluded from
-`drift_share`. Target drift (the label) is reported on its own.
+"""THE PREVIOUS REPORT, kept for the benchmark: the `DataDriftPreset` report the platform built
+before issue 4 (46-100 s at 1M rows). benchmarks/drift.py compares its decisions and time with
+`mlops_assets.drift_reports.build_drift_report`. Only the report differs: the frame preparation
+and the reading of the result (`summarize`, which reads the preset's DriftedColumnsCount) are
+the platform's own.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from mlops_assets.domain.schema import BOOLEAN_FEATURES, CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES
-
-
-@dataclass
-class ColumnDrift:
-    column: str
-    method: str
-    threshold: float
-    score: float | None
-    drifted: bool
-
-
-@dataclass
-class DriftSummary:
-    drift_share: float
-    drifted_count: int
-    columns: list[ColumnDrift] = field(default_factory=list)
-    target: ColumnDrift | None = None
-
-    @property
-    def drifted_columns(self) -> list[str]:
-        return [c.column for c in self.columns if c.drifted]
-
-    def as_dict(self) -> dict:
-        return asdict(self) | {"drifted_columns": self.drifted_columns}
-
-
-def _evidently_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame[list(FEATURES) + ([LABEL] if LABEL in frame else [])].copy()
-    for col in NUMERIC_FEATURES:
-        out[col] = pd.to_numeric(out[col]).astype("float64")
-    # Booleans and the label are categories; a missing boolean stays missing (as text "missing"
-    # would invent a category that the data does not have, Evidently handles None).
-    for col in (*BOOLEAN_FEATURES, *CATEGORICAL_FEATURES):
-        out[col] = out[col].astype("object").where(out[col].notna(), None)
-    if LABEL in out:
-        out[LABEL] = out[LABEL].astype("float64")
-    return out
+from mlops_assets.drift_reports import DriftSummary, _evidently_frame, summarize
 
 
 def build_drift_report(reference: pd.DataFrame, current: pd.DataFrame, html_path: Path, json_path: Path) -> DriftSummary:
@@ -62,7 +21,6 @@ def build_drift_report(reference: pd.DataFrame, current: pd.DataFrame, html_path
     from evidently.presets import DataDriftPreset
 
     has_label = LABEL in reference and LABEL in current and reference[LABEL].notna().any() and current[LABEL].notna().any()
-    # An explicit definition: auto-typing took low-cardinality integer features for categorical.
     definition = DataDefinition(
         numerical_columns=list(NUMERIC_FEATURES),
         categorical_columns=list(CATEGORICAL_FEATURES) + list(BOOLEAN_FEATURES) + ([LABEL] if has_label else []),
@@ -79,46 +37,6 @@ def build_drift_report(reference: pd.DataFrame, current: pd.DataFrame, html_path
         reference_data=Dataset.from_pandas(ref, data_definition=definition),
     )
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.save_html(str(html_path))  # a Path silently wrote nothing
+    snapshot.save_html(str(html_path))
     snapshot.save_json(str(json_path))
     return summarize(snapshot.dict())
-
-
-def summarize(result: dict) -> DriftSummary:
-    """Read drift_share, per-column drift and target drift out of an Evidently snapshot dict."""
-    drift_share, drifted_count = None, 0
-    scores: dict[str, tuple[str, float, float | None]] = {}
-    for metric in result["metrics"]:
-        config = metric.get("config", {})
-        kind = config.get("type", "")
-        if kind.endswith(":DriftedColumnsCount"):
-            drift_share = float(metric["value"]["share"])
-            drifted_count = int(metric["value"]["count"])
-        elif kind.endswith(":ValueDrift"):
-            value = metric.get("value")
-            scores[config["column"]] = (config.get("method", ""), float(config.get("threshold", float("nan"))), None if value is None else float(value))
-    # A ValueDrift value is a score (a distance or a p-value), not a flag: the per-column
-    # verdict is its test's status.
-    drifted: dict[str, bool] = {}
-    for test in result.get("tests", []):
-        params = test.get("metric_config", {}).get("params", {})
-        if params.get("type", "").endswith(":ValueDrift"):
-            drifted[params["column"]] = str(test.get("status", "")).upper().endswith("FAIL")
-    if drift_share is None:
-        raise ValueError("Evidently result holds no DriftedColumnsCount metric")
-
-    def column(name: str) -> ColumnDrift:
-        method, threshold, score = scores.get(name, ("", float("nan"), None))
-        return ColumnDrift(name, method, threshold, score, drifted.get(name, False))
-
-    return DriftSummary(
-        drift_share=drift_share,
-        drifted_count=drifted_count,
-        columns=[column(c) for c in FEATURES if c in scores],
-        target=column(LABEL) if LABEL in scores else None,
-    )
-
-
-def write_no_reference_report(json_path: Path, current_as_of: str) -> None:
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps({"as_of": current_as_of, "reference": None, "reason": "first month: no reference"}))

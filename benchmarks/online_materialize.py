@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     feast.materialize(start_date=(as_of - timedelta(days=1)).to_pydatetime(), end_date=(as_of + timedelta(seconds=1)).to_pydatetime())
     elapsed = time.perf_counter() - start
     user = snapshot["user_id"].iloc[0]
-    online = feast.get_online_features(features=store.feature_refs(feast), entity_rows=[{"user_id": user}]).to_dict()
+    online = feast.get_online_features(features=store.feature_refs(), entity_rows=[{"user_id": user}]).to_dict()
     assert online["monthly_fee"][0] is not None or pd.isna(snapshot["monthly_fee"].iloc[0])
     rows = len(snapshot)
     text = (

@@ -81,26 +81,16 @@ def play_months(defs, instance, folders, on_run=None) -> list[tuple[str, str, Ru
 
 
 # -- status ----------------------------------------------------------------------------------------
-def _latest(instance, asset: str, month: str) -> dict | None:
-    """The metadata of an asset partition's latest materialization."""
-    from dagster import AssetKey, AssetRecordsFilter
-
-    records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[month]), limit=1, ascending=False
-    ).records
-    if not records:
-        return None
-    return {key: value.value for key, value in records[0].asset_materialization.metadata.items()}
-
-
 def status_rows(instance) -> list[dict]:
     from dagster import AssetKey
+
+    from mlops_assets.records import latest_metadata
 
     months = sorted(instance.get_materialized_partitions(AssetKey("monthly_snapshot")))
     rows = []
     for month in months:
-        drift = _latest(instance, "drift_report", month) or {}
-        decision = _latest(instance, "promotion_decision", month)
+        drift = latest_metadata(instance, "drift_report", month) or {}
+        decision = latest_metadata(instance, "promotion_decision", month)
         record = decision["record"] if decision else {}
         share = drift.get("drift_share")
         rows.append(
@@ -161,12 +151,10 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _scenario(months: int, explicit: str | None):
-    from mlops_assets.generator import DEMO_SCENARIO
+def _scenario(months: int, explicit: str | None) -> tuple[str, ...]:
+    from mlops_assets.generator import scenario_for
 
-    if explicit:
-        return tuple(explicit.split(","))
-    return tuple(DEMO_SCENARIO[:months]) + ("quiet",) * max(0, months - len(DEMO_SCENARIO))
+    return tuple(explicit.split(",")) if explicit else scenario_for(months)
 
 
 def cmd_demo(args) -> int:

@@ -7,7 +7,7 @@ Drift is measured on the 14 model features only; ids and the label are excluded 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -34,9 +34,6 @@ class DriftSummary:
     @property
     def drifted_columns(self) -> list[str]:
         return [c.column for c in self.columns if c.drifted]
-
-    def as_dict(self) -> dict:
-        return asdict(self) | {"drifted_columns": self.drifted_columns}
 
 
 def _evidently_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -19,19 +19,5 @@ def home_dir() -> Path:
     return Path(os.environ.get("MLOPS_HOME", DEFAULT_HOME)).resolve()
 
 
-def env_path(name: str, default: Path) -> str:
-    return str(Path(os.environ.get(name, default)).resolve())
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"environment variable {name}={raw!r} is not a number") from exc
-
-
 def sqlite_uri(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"

@@ -9,7 +9,6 @@ import pytest
 from dagster import (
     AssetCheckKey,
     AssetKey,
-    AssetRecordsFilter,
     DagsterInstance,
     SkipReason,
     build_sensor_context,
@@ -17,6 +16,7 @@ from dagster import (
 )
 
 from mlops_assets.cli import play_months, status_rows
+from mlops_assets import records
 from mlops_assets.definitions import build_definitions
 from mlops_assets.domain.schema import FEATURES
 from mlops_assets.generator import write_months
@@ -53,11 +53,9 @@ def cycle(home, defs, instance, months):
 
 
 def latest_metadata(instance: DagsterInstance, asset: str, month: str) -> dict:
-    records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[month]), limit=1
-    ).records
-    assert records, f"{asset} {month} was never materialized"
-    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+    metadata = records.latest_metadata(instance, asset, month)
+    assert metadata is not None, f"{asset} {month} was never materialized"
+    return metadata
 
 
 def test_every_requested_run_succeeded_in_order(cycle):
@@ -108,6 +106,14 @@ def test_drift_report_files_and_metadata(cycle, instance, defs):
     assert html.name == "drift_2024-01-31_vs_2024-02-29.html" and html.stat().st_size > 10_000
     assert json.loads(report_json.read_text())["metrics"]
     assert set(drift["per_column_drift"]) <= set(FEATURES)
+
+
+def test_feast_repo_registers_the_schema_features(cycle, defs):
+    feature_store = defs.resources["feature_store"]
+    store = feature_store.apply()
+    registered = sorted(f"{fv.name}:{f.name}" for fv in store.list_feature_views() for f in fv.features)
+    assert registered == sorted(feature_store.feature_refs())
+    assert len(registered) == 14 and not any(ref.endswith(":user_id") for ref in registered)
 
 
 def test_checks_passed(cycle, instance):

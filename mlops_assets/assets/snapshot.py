@@ -3,7 +3,7 @@
 import warnings
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, Config, Failure, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
 from dagster_pandera import pandera_schema_to_dagster_type
 from pydantic import Field
 
@@ -11,6 +11,7 @@ from mlops_assets.domain.months import as_of_for
 from mlops_assets.domain.schema import LABEL
 from mlops_assets.importer import SNAPSHOT_SCHEMA, SnapshotError
 from mlops_assets.partitions import monthly_partitions
+from mlops_assets.records import latest_materialization
 from mlops_assets.resources import FeastFeatureStore, LandingArea
 
 with warnings.catch_warnings():
@@ -30,16 +31,14 @@ class SnapshotConfig(Config):
 
 
 def _previous_import(context: AssetExecutionContext, month: str) -> dict | None:
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=AssetKey("monthly_snapshot"), asset_partitions=[month]), limit=1
-    ).records
-    if not records:
+    record = latest_materialization(context.instance, "monthly_snapshot", month)
+    if record is None:
         return None
-    metadata = records[0].asset_materialization.metadata
+    metadata = record.asset_materialization.metadata
     return {
         "fingerprint": metadata["landing_fingerprint"].value if "landing_fingerprint" in metadata else None,
         "archive": metadata["archived_delivery"].value if "archived_delivery" in metadata else None,
-        "run_id": records[0].run_id,
+        "run_id": record.run_id,
     }
 
 

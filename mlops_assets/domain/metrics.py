@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 
@@ -27,6 +25,3 @@ def roc_auc(y_true, scores) -> float:
         raise UndefinedMetricError(f"ROC AUC is undefined: {int((~np.isfinite(s)).sum())} scores are NaN or infinite")
     return float(roc_auc_score(y, s))
 
-
-def is_defined(value: float | None) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))

@@ -7,7 +7,7 @@ function so that every edge case is a one-line unit test.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 PROMOTE = "promoted"
 SKIP = "skipped"
@@ -41,9 +41,6 @@ class Decision:
     @property
     def promote(self) -> bool:
         return self.outcome == PROMOTE
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _missing(value: float | None) -> bool:

@@ -96,10 +96,11 @@ class FeastFeatureStore(ConfigurableResource):
             store.apply(objects)
         return store
 
-    def feature_refs(self, store=None) -> list[str]:
-        store = store or self.apply()
-        # Build refs from each view's declared features (its schema also holds the join key).
-        return [f"{fv.name}:{f.name}" for fv in store.list_feature_views() for f in fv.features]
+    @staticmethod
+    def feature_refs() -> list[str]:
+        # The views are built from the schema, so their declared features are the schema's
+        # (a view's Feast schema also holds the join key, which is not a feature).
+        return [f"{view}:{column}" for view, columns in FEATURE_VIEWS.items() for column in columns]
 
     def write_month(self, month_key: str, snapshot: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, int]:
         """Write one month of every feature view to the offline store; returns rows per view."""
@@ -122,6 +123,6 @@ class FeastFeatureStore(ConfigurableResource):
     def historical_features(self, entity_df: pd.DataFrame) -> pd.DataFrame:
         """Point-in-time correct features for (user_id, event_timestamp) rows, sorted by user."""
         store = self.apply()
-        frame = store.get_historical_features(entity_df=entity_df, features=self.feature_refs(store)).to_df()
+        frame = store.get_historical_features(entity_df=entity_df, features=self.feature_refs()).to_df()
         # Feast does not keep row order.
         return frame.sort_values([ENTITY_KEY, EVENT_TIMESTAMP]).reset_index(drop=True)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
+from dagster import DagsterEventType, DagsterInstance
 
 from mlops_assets.definitions import build_definitions
 from mlops_assets.generator import write_months
 from mlops_assets.instance import INSTANCE_SETTINGS
+from mlops_assets.records import latest_materialization
 
 N_USERS = 400
 
@@ -108,12 +109,10 @@ class Platform:
         return production["version"] if production else None
 
     def latest(self, asset: str, month: str) -> dict | None:
-        records = self.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[month]), limit=1
-        ).records
-        if not records:
+        record = latest_materialization(self.instance, asset, month)
+        if record is None:
             return None
-        return {k: v.value for k, v in records[0].asset_materialization.metadata.items()} | {"_run_id": records[0].run_id}
+        return {k: v.value for k, v in record.asset_materialization.metadata.items()} | {"_run_id": record.run_id}
 
     def stored_value(self, asset: str, month: str):
         path = Path(self.defs.resources["io_manager"].base_dir) / asset / month
