@@ -1,9 +1,20 @@
 """Shared fixtures: a temporary home folder (MLflow SQLite store, Feast repo, reports, landing
-area, stored asset values) and a temporary Dagster instance, all real."""
+area, stored asset values) and a temporary Dagster instance, all real.
 
+Property tests draw at random locally (new cases get found) and reproducibly in CI
+(`CI` set): a submission never fails on a lucky draw, and a failure there replays exactly.
+"""
+
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 PROMOTE = "promoted"
 SKIP = "skipped"
-# Tolerance for float noise at exactly the threshold: 0.2 + 0.1 is 0.30000000000000004.
-_EPS = 1e-12
+# Tolerance for float noise at exactly the threshold: 0.2 + 0.1 is 0.30000000000000004. The one
+# place it lives: the rule and its tests both read it.
+THRESHOLD_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,10 @@ def decide(
 
     sign = 1.0 if policy.greater_is_better else -1.0
     required = float(production_auc) + sign * delta
-    margin = sign * (float(candidate_auc) - required)
-    cleared = margin >= -_EPS
+    # The gain measured against delta (not the candidate against a rounded sum), so that
+    # candidate == production with delta below the tolerance is decided the same way every time.
+    margin = sign * (float(candidate_auc) - float(production_auc)) - delta
+    cleared = margin >= -THRESHOLD_TOLERANCE
     comparison = ">=" if policy.greater_is_better else "<="
     verdict = "clears" if cleared else "does not clear"
     reason = (

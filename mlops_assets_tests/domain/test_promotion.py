@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlops_assets.domain.promotion import PROMOTE, SKIP, PromotionPolicy, decide
+from mlops_assets.domain.promotion import PROMOTE, SKIP, THRESHOLD_TOLERANCE, PromotionPolicy, decide
 
 POLICY = PromotionPolicy(min_absolute_change=0.01)
 
@@ -80,9 +80,26 @@ deltas = st.floats(min_value=0.0, max_value=0.5, allow_nan=False)
 @given(candidate=aucs, production=aucs, delta=deltas)
 def test_rule_property_promote_iff_candidate_clears_delta(candidate, production, delta):
     d = decide(candidate, production, PromotionPolicy(min_absolute_change=delta))
-    assert d.promote == (candidate >= production + delta - 1e-12)
+    gain = candidate - production
+    # Clearly above the threshold promotes, clearly below skips; within the rule's own float
+    # tolerance either answer is right (the rule and this test share THRESHOLD_TOLERANCE).
+    if gain >= delta + 2 * THRESHOLD_TOLERANCE:
+        assert d.promote
+    if gain <= delta - 2 * THRESHOLD_TOLERANCE:
+        assert not d.promote
     assert d.promote == d.cleared_delta
     # A promoted model is never worse than production by more than float noise.
     if d.promote:
-        assert candidate >= production - 1e-12
+        assert candidate >= production - THRESHOLD_TOLERANCE
         assert not math.isnan(d.candidate_auc)
+
+
+@pytest.mark.parametrize("delta", [0.0, 1e-15, 1e-12, 1e-10])
+def test_equal_aucs_with_a_delta_below_the_tolerance_promote(delta):
+    # The draw that once failed CI: candidate = production = 1.0, delta = 1e-12.
+    assert decide(1.0, 1.0, PromotionPolicy(min_absolute_change=delta)).promote
+    assert decide(0.7, 0.7, PromotionPolicy(min_absolute_change=delta)).promote
+
+
+def test_equal_aucs_with_a_delta_above_the_tolerance_skip():
+    assert not decide(1.0, 1.0, PromotionPolicy(min_absolute_change=1e-6)).promote
