@@ -110,15 +110,15 @@ def monthly_snapshot(context: AssetExecutionContext, config: SnapshotConfig, lan
         )
     if unknown_label_users:
         context.log.warning(f"month {month}: labels.csv holds {unknown_label_users} users not in users.csv; ignored")
-    previous = previous_month_key(month)
+    previous_key = previous_month_key(month)
     digests = file_digests(folder)
     findings = quality_findings(
         snapshot,
         month,
         digests=digests,
         ignored_columns=snapshot.attrs.get("ignored_columns", {}),
-        previous_month=previous,
-        previous_digests=(latest_metadata(context.instance, "monthly_snapshot", previous) or {}).get("file_sha256"),
+        previous_month=previous_key,
+        previous_digests=(latest_metadata(context.instance, "monthly_snapshot", previous_key) or {}).get("file_sha256"),
         seen_categories=_seen_categories(context, month),
     )
     for finding in findings:
