@@ -40,7 +40,7 @@ T_IMPORTED = time.perf_counter()
 TTL_DAYS = 31
 DRIFT_THRESHOLD = 0.1
 DELTA = 0.01
-_DTYPES = {"str": "string", "int": "int64", "float": "float64", "bool": "boolean", "label": "Int64", "date": "string"}
+_DTYPES = {"str": "string", "int": "int64", "float": "float64", "bool": "boolean", "label": "boolean", "date": "string"}
 
 
 def read_month(folder: Path) -> pd.DataFrame:

@@ -1,95 +1,153 @@
 """Asset checks: the training data is sane, and production only ever points at a vetted model.
 
 The check logic lives here as plain functions returning `AssetCheckResult`s; the assets declare
-the checks (`check_specs`, blocking) and yield these results, so a failure blocks everything
-downstream in the same run.
+the checks (`check_specs`) and yield these results. The blocking ones stop everything downstream in
+the same run; `snapshot_quality` only warns. Every check is partitioned like its asset, so each
+result belongs to its month in the UI.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
+
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
-from mlops_assets.domain.schema import COLUMN_KINDS, ENTITY_KEY, FEATURES, LABEL, SPLIT
+from mlops_assets.domain.quality import KINDS, QualityFinding
+from mlops_assets.domain.schema import COLUMN_KINDS, ENTITY_KEY, FEATURES, FILE_OF, LABEL, SPLIT
 from mlops_assets.domain.split import TRAIN, VALIDATION
+from mlops_assets.partitions import monthly_partitions
 
 MIN_TRAINING_ROWS = 20
 
 TRAINING_DATA_SANITY = "training_data_sanity"
 PRODUCTION_CLEARED_DELTA = "production_cleared_delta"
 PRODUCTION_MATCHES_DECISION = "production_matches_decision"
+SNAPSHOT_QUALITY = "snapshot_quality"
 
+
+def _monthly_check(name: str, asset: str, *, blocking: bool, description: str) -> AssetCheckSpec:
+    """A check partitioned like its asset: its result is recorded for the run's month (without
+    `partitions_def` Dagster plans it for the month but records it with no partition)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dagster 1.13 marks partitioned check specs as preview
+        return AssetCheckSpec(name, asset=asset, blocking=blocking, description=description, partitions_def=monthly_partitions)
+
+
+snapshot_check_specs = [
+    _monthly_check(
+        SNAPSHOT_QUALITY,
+        "monthly_snapshot",
+        blocking=False,
+        description="Valid but suspicious data, as warnings: a column with one value or no value for every "
+        "user, a file byte-identical to the previous month's, categories never seen before, extra columns ignored.",
+    )
+]
 training_check_specs = [
-    AssetCheckSpec(
+    _monthly_check(
         TRAINING_DATA_SANITY,
-        asset="training_dataset",
+        "training_dataset",
         blocking=True,
         description="Enough rows, both classes in train and validation, no duplicate users, every "
         "user found in Feast, features within their declared types.",
     )
 ]
 promotion_check_specs = [
-    AssetCheckSpec(
+    _monthly_check(
         PRODUCTION_CLEARED_DELTA,
-        asset="promotion_decision",
+        "promotion_decision",
         blocking=True,
         description="The production alias points at a version whose decision cleared delta; a candidate "
         "that did not clear delta never became production.",
     ),
-    AssetCheckSpec(
+    _monthly_check(
         PRODUCTION_MATCHES_DECISION,
-        asset="promotion_decision",
+        "promotion_decision",
         blocking=True,
         description="The registry's production alias agrees with this month's decision record.",
     ),
 ]
 
 
+def snapshot_quality(findings: list[QualityFinding]) -> AssetCheckResult:
+    """Never blocks: the month is valid. Fails with WARN severity when anything looks suspicious,
+    one line per finding."""
+    counts = Counter(f.kind for f in findings)
+    return AssetCheckResult(
+        check_name=SNAPSHOT_QUALITY,
+        asset_key="monthly_snapshot",
+        passed=not findings,
+        severity=AssetCheckSeverity.WARN,
+        description="\n".join(f.message for f in findings) if findings else "nothing suspicious",
+        metadata={
+            "warnings": len(findings),
+            **{kind: counts[kind] for kind in KINDS},
+            "findings": MetadataValue.json([f.as_dict() for f in findings]),
+        },
+    )
+
+
+def _in_files(columns: list[str]) -> str:
+    """`usage_agg_30d.csv feature(s) watch_hours_30d, skips_7d`, one clause per file."""
+    by_file: dict[str, list[str]] = {}
+    for column in columns:
+        by_file.setdefault(FILE_OF.get(column, "snapshot"), []).append(column)
+    return "; ".join(f"{file} feature(s) {', '.join(cols)}" for file, cols in by_file.items())
+
+
 def training_data_problems(dataset: pd.DataFrame) -> list[str]:
+    """What is wrong with a training set, each problem naming the landing file it comes from where
+    one file is to blame (labels from labels.csv, a feature from its aggregate file)."""
+    labels_file = FILE_OF[LABEL]
     problems = []
     if len(dataset) < MIN_TRAINING_ROWS:
-        problems.append(f"only {len(dataset)} labelled rows (at least {MIN_TRAINING_ROWS} needed)")
+        problems.append(f"{labels_file}: only {len(dataset)} labelled rows (at least {MIN_TRAINING_ROWS} needed)")
     duplicated = dataset[ENTITY_KEY].duplicated()
     if duplicated.any():
         problems.append(f"{int(duplicated.sum())} duplicate user_id rows (e.g. {dataset.loc[duplicated, ENTITY_KEY].iloc[0]})")
     labels = dataset[LABEL]
     if labels.isna().any() or not labels.dropna().isin([0, 1]).all():
-        problems.append("labels must be 0 or 1 with none missing")
+        problems.append(f"{labels_file}: labels must be 0 or 1 with none missing")
     for part in (TRAIN, VALIDATION):
         classes = sorted(labels[dataset[SPLIT] == part].dropna().unique().tolist())
         if len(classes) < 2:
-            problems.append(f"{part} rows hold {'no labels' if not classes else f'one class only ({classes[0]})'}: AUC is undefined")
+            problems.append(
+                f"{labels_file}: {part} rows hold {'no labels' if not classes else f'one class only ({classes[0]})'}: AUC is undefined"
+            )
     all_missing = [c for c in FEATURES if len(dataset) and dataset[c].isna().all()]
     if all_missing:
-        problems.append(f"feature(s) {', '.join(all_missing)} missing for every user: an upstream extract is broken")
+        problems.append(f"{_in_files(all_missing)} missing for every user: an upstream extract is broken")
     no_features = dataset[list(FEATURES)].isna().all(axis=1)
     if no_features.any():
         problems.append(f"{int(no_features.sum())} users got no features from Feast (e.g. {dataset.loc[no_features, ENTITY_KEY].iloc[0]})")
     for col in FEATURES:
         kind = COLUMN_KINDS[col]
         values = dataset[col].dropna()
+        where = f"{FILE_OF[col]} column {col}"
         if kind in ("int", "float"):
             numeric = pd.to_numeric(values, errors="coerce")
             if numeric.isna().any():
-                problems.append(f"{col} holds non-numeric values")
+                problems.append(f"{where} holds non-numeric values")
             elif (numeric < 0).any():
-                problems.append(f"{col} holds negative values")
+                problems.append(f"{where} holds negative values")
             elif kind == "int" and not (numeric == numeric.round()).all():
-                problems.append(f"{col} holds non-integer values")
+                problems.append(f"{where} holds non-integer values")
         elif kind == "bool" and not values.map(lambda v: isinstance(v, (bool,)) or str(v) in ("True", "False")).all():
-            problems.append(f"{col} holds values other than True/False/missing")
+            problems.append(f"{where} holds values other than True/False/missing")
     return problems
 
 
-def training_data_sanity(dataset: pd.DataFrame) -> AssetCheckResult:
+def training_data_sanity(dataset: pd.DataFrame, month: str) -> AssetCheckResult:
     problems = training_data_problems(dataset)
     return AssetCheckResult(
         check_name=TRAINING_DATA_SANITY,
         asset_key="training_dataset",
         passed=not problems,
         severity=AssetCheckSeverity.ERROR,
-        description="; ".join(problems) if problems else "training data is sane",
+        description=f"month {month}: " + ("; ".join(problems) if problems else "training data is sane"),
         metadata={
+            "month": month,
             "rows": len(dataset),
             "problems": MetadataValue.json(problems),
         },

@@ -376,7 +376,8 @@ def _month_frames(
         "monthly_fee": population["fee_cents"] / 100.0,
         "total_paid": population["paid_cents"] / 100.0,
         "net_service": np.asarray(schema.NET_SERVICES, dtype=object)[population["net"]],
-        "churn_label": churned.astype(np.int64),
+        # The course's exports write the label as True/False; the importer also reads 0/1.
+        "churn_label": _boolean(churned),
     }
     for file_name in ("usage_agg_30d.csv", "payments_agg_90d.csv", "support_agg_90d.csv"):
         for name, kind in schema.FILES[file_name].items():

@@ -19,10 +19,6 @@ from mlops_assets.domain import months, schema
 
 USER_ID_PATTERN = r"^\d{4}-[A-Z]{5}$"
 AGGREGATE_FILES = ("usage_agg_30d.csv", "payments_agg_90d.csv", "support_agg_90d.csv")
-_FILE_OF: dict[str, str] = {}
-for _file, _columns in schema.FILES.items():
-    for _column in _columns:
-        _FILE_OF.setdefault(_column, _file)  # user_id -> users.csv
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
     (schema.ENTITY_KEY,)
     + tuple(c for cols in schema.FILES.values() for c in cols if c != schema.ENTITY_KEY)
@@ -59,15 +55,7 @@ def parse_column(texts: pd.Series, kind: str, column: str) -> pd.Series:
         # is allowed.
         return texts.astype(object).where(~empty, None)
     if kind == "bool":
-        is_true = (texts == "True").to_numpy()
-        is_false = (texts == "False").to_numpy()
-        other = ~(is_true | is_false | empty)
-        if other.any():  # rare spellings like TRUE / false: only those get lower-cased
-            lowered = texts[other].str.lower()
-            is_true[other] = (lowered == "true").to_numpy()
-            is_false[other] = (lowered == "false").to_numpy()
-            other = ~(is_true | is_false | empty)
-        _reject(texts, other, "non-boolean value(s)", column, "expected True/False or empty")
+        is_true = _truth(texts, empty, column, "non-boolean value(s)", "expected True/False or empty")
         return pd.Series(pd.arrays.BooleanArray(is_true, empty), name=column)
     if kind == "int":
         _reject(texts, empty, "empty value(s)", column)
@@ -85,15 +73,43 @@ def parse_column(texts: pd.Series, kind: str, column: str) -> pd.Series:
         _reject(texts, (numbers < 0).to_numpy(), "negative value(s)", column)
         return numbers.rename(column)
     if kind == "label":
-        _reject(texts, empty, "empty value(s)", column)
-        _reject(texts, ~texts.isin(["0", "1"]).to_numpy(), "label value(s) other than 0/1", column)
-        return (texts == "1").astype(np.int64).rename(column)
+        # The course's exports write True/False, our older months 0/1; a blank is an unlabelled
+        # user (as if labels.csv had no row for them), not an error.
+        is_true = _truth(
+            texts, empty, column, "label value(s) other than True/False or 0/1", "expected True/False, 0/1 or empty",
+            true_spellings=("True", "1"), false_spellings=("False", "0"),
+        )
+        return pd.Series(pd.arrays.IntegerArray(is_true.astype(np.int64), empty), name=column)
     if kind == "date":
         _reject(texts, empty, "empty value(s)", column)
         dates = pd.to_datetime(texts, format="%Y-%m-%d", errors="coerce")
         _reject(texts, dates.isna().to_numpy(), "non-date value(s)", column, "expected YYYY-MM-DD")
         return dates.astype("datetime64[ns]").rename(column)
     raise ValueError(f"column {column} has unknown kind {kind!r}")
+
+
+def _truth(
+    texts: pd.Series,
+    empty: np.ndarray,
+    column: str,
+    problem: str,
+    hint: str,
+    true_spellings: tuple[str, ...] = ("True",),
+    false_spellings: tuple[str, ...] = ("False",),
+) -> np.ndarray:
+    """True where a value means true; refuses anything that is neither true, false nor empty.
+    `True`/`False` are matched in any case (TRUE, false); only those rare spellings get
+    lower-cased, so the common case stays a plain comparison."""
+    is_true = texts.isin(true_spellings).to_numpy()
+    is_false = texts.isin(false_spellings).to_numpy()
+    other = ~(is_true | is_false | empty)
+    if other.any():
+        lowered = texts[other].str.lower()
+        is_true[other] = (lowered == "true").to_numpy()
+        is_false[other] = (lowered == "false").to_numpy()
+        other = ~(is_true | is_false | empty)
+    _reject(texts, other, problem, column, hint)
+    return is_true
 
 
 def _reject(texts: pd.Series, bad: np.ndarray, problem: str, column: str, hint: str = "") -> None:
@@ -120,7 +136,8 @@ def _describe(texts: pd.Series, bad: np.ndarray, problem: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def _read_file(folder: Path, file_name: str, month_key: str) -> pd.DataFrame:
+def _read_file(folder: Path, file_name: str, month_key: str) -> tuple[pd.DataFrame, list[str]]:
+    """The file's typed columns indexed by user, and the names of the extra columns it ignored."""
     where = f"month {month_key}: {file_name}"
     try:
         # Everything as text first, so that we, not pandas, decide what a value means.
@@ -145,7 +162,7 @@ def _read_file(folder: Path, file_name: str, month_key: str) -> pd.DataFrame:
     duplicated = frame[schema.ENTITY_KEY].duplicated(keep=False).to_numpy()
     if duplicated.any():
         raise SnapshotError(f"{where} has {_describe(frame[schema.ENTITY_KEY], duplicated, 'duplicate user_id(s)')}")
-    return frame.set_index(schema.ENTITY_KEY)
+    return frame.set_index(schema.ENTITY_KEY), [c for c in texts.columns if c not in wanted]
 
 
 def _some(ids: pd.Index) -> str:
@@ -159,7 +176,7 @@ def _aligned(frame: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     return frame if frame.index.equals(index) else frame.reindex(index)
 
 
-def _join(frames: dict[str, pd.DataFrame], month_key: str) -> tuple[pd.DataFrame, int]:
+def _join(frames: dict[str, pd.DataFrame], month_key: str) -> tuple[pd.DataFrame, dict[str, int]]:
     users = frames["users.csv"]
     subscriptions = frames["subscriptions.csv"]
     # Every user has exactly one subscription and every subscription a user: a mismatch
@@ -185,11 +202,16 @@ def _join(frames: dict[str, pd.DataFrame], month_key: str) -> tuple[pd.DataFrame
         parts.append(aggregate)
     labels = frames["labels.csv"]
     known = labels.index.equals(users.index)
-    unknown_label_users = 0 if known else int((~labels.index.isin(users.index)).sum())
+    of_users = labels if known else labels[labels.index.isin(users.index)]
+    label_counts = {
+        "unknown_label_users": 0 if known else len(labels) - len(of_users),
+        "blank_labels": int(of_users[schema.LABEL].isna().sum()),
+        "users_without_label_row": len(users) - len(of_users),
+    }
     parts.append(_aligned(labels, users.index).astype({schema.LABEL: "Int64"}))
     snapshot = pd.concat(parts, axis=1).sort_index().reset_index()
     snapshot["as_of"] = pd.Timestamp(months.as_of_for(month_key)).as_unit("ns")
-    return snapshot[list(SNAPSHOT_COLUMNS)], unknown_label_users
+    return snapshot[list(SNAPSHOT_COLUMNS)], label_counts
 
 
 # --------------------------------------------------------------------------------------
@@ -236,7 +258,7 @@ def _validation_summary(error: pa.errors.SchemaErrors, snapshot: pd.DataFrame) -
     fails isin([...]) for 'Weekly' (2 row(s), users '0001-ABCDE', '0002-ABCDE')`."""
     clauses = []
     for (column, check), group in error.failure_cases.groupby(["column", "check"], dropna=False, sort=False):
-        where = f"{_FILE_OF.get(column, 'snapshot')} column {column}" if isinstance(column, str) else "snapshot"
+        where = f"{schema.FILE_OF.get(column, 'snapshot')} column {column}" if isinstance(column, str) else "snapshot"
         if check == "not_nullable":
             problem = "has empty value(s)"
         else:
@@ -261,8 +283,10 @@ def _validation_summary(error: pa.errors.SchemaErrors, snapshot: pd.DataFrame) -
 def read_month(folder: Path, month_key: str) -> pd.DataFrame:
     """The typed, validated snapshot of one landing month folder (see the module docstring).
 
-    Rows of the aggregate files for users not in users.csv are dropped;
-    `df.attrs["unknown_label_users"]` counts the labels.csv rows dropped that way.
+    Rows of the aggregate files for users not in users.csv are dropped. `df.attrs` holds what
+    the import noticed: `unknown_label_users` (labels.csv rows dropped that way), `blank_labels`
+    and `users_without_label_row` (the two ways a user is unlabelled), and `ignored_columns`
+    (file name -> the extra columns it had, ignored).
     """
     folder = Path(folder)
     try:
@@ -277,13 +301,17 @@ def read_month(folder: Path, month_key: str) -> pd.DataFrame:
     absent = [name for name in schema.REQUIRED_FILES if not (folder / name).is_file()]
     if absent:
         raise SnapshotError(f"month {month_key}: {folder} is missing file(s) {', '.join(absent)}")
-    frames = {name: _read_file(folder, name, month_key) for name in schema.REQUIRED_FILES}
-    snapshot, unknown_label_users = _join(frames, month_key)
+    frames, ignored_columns = {}, {}
+    for name in schema.REQUIRED_FILES:
+        frames[name], extra = _read_file(folder, name, month_key)
+        if extra:
+            ignored_columns[name] = extra
+    snapshot, label_counts = _join(frames, month_key)
     try:
         snapshot = SNAPSHOT_SCHEMA.validate(snapshot, lazy=True)
     except pa.errors.SchemaErrors as error:
         raise SnapshotError(f"month {month_key}: {_validation_summary(error, snapshot)}") from None
-    snapshot.attrs["unknown_label_users"] = unknown_label_users
+    snapshot.attrs.update(label_counts, ignored_columns=ignored_columns)
     return snapshot
 
 
@@ -321,7 +349,19 @@ def fingerprint(folder: Path) -> str:
             raise SnapshotError(f"month {month_key}: {name} is missing in {folder}")
         # Name and size first, so that bytes cannot slide from one file into the next.
         digest.update(f"{name}\0{path.stat().st_size}\0".encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        _hash_into(digest, path)
     return digest.hexdigest()
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """sha256 of each of the six files: a file byte-identical to the previous month's is a stale
+    extract (`domain.quality.identical_file_findings`)."""
+    folder = Path(folder)
+    return {name: _hash_into(hashlib.sha256(), folder / name).hexdigest() for name in schema.REQUIRED_FILES}
+
+
+def _hash_into(digest, path: Path):
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest

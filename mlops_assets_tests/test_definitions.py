@@ -23,9 +23,11 @@ def test_definitions_load_and_resolve_everything(tmp_path):
         sensor = built.resolve_sensor_def(name)
         assert sensor.job_name in jobs
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks == {"training_data_sanity", "production_cleared_delta", "production_matches_decision"}
-    blocking = {spec.name for a in graph.assets_defs for spec in a.check_specs if spec.blocking}
-    assert blocking == checks
+    assert checks == {"snapshot_quality", "training_data_sanity", "production_cleared_delta", "production_matches_decision"}
+    specs = [spec for a in graph.assets_defs for spec in a.check_specs]
+    # Only the snapshot's quality check warns without blocking; every check belongs to its month.
+    assert {spec.name for spec in specs if spec.blocking} == checks - {"snapshot_quality"}
+    assert all(spec.partitions_def == graph.get(spec.asset_key).partitions_def for spec in specs)
 
 
 def test_every_asset_is_monthly_partitioned_and_decisions_chain_month_to_month():

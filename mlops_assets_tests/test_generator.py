@@ -85,7 +85,7 @@ def test_each_month_folder_holds_the_six_files_with_exact_columns(written):
 
 
 def test_frames_are_typed_like_the_csv_columns(frames):
-    expected = {"str": "object", "bool": "boolean", "int": "int64", "float": "float64", "label": "int64", "date": "datetime64[ns]"}
+    expected = {"str": "object", "bool": "boolean", "int": "int64", "float": "float64", "label": "boolean", "date": "datetime64[ns]"}
     for files in frames.values():
         for file_name, columns in schema.FILES.items():
             frame = files[file_name]
@@ -116,7 +116,7 @@ def test_csv_values_follow_the_contract(written):
         assert set(users["user_gender"]) <= set(schema.GENDERS)
         assert set(subs["contract_type"]) <= set(schema.CONTRACT_TYPES)
         assert set(subs["net_service"]) <= set(schema.NET_SERVICES)
-        assert set(labels["churn_label"]) == {"0", "1"}
+        assert set(labels["churn_label"]) == {"True", "False"}  # the course's spelling
         signup = pd.to_datetime(users["signup_date"], format="%Y-%m-%d")
         assert signup.max() <= pd.Timestamp(months.as_of_for(month_key))
         for column in ("monthly_fee", "total_paid"):

@@ -82,8 +82,10 @@ def test_good_month_round_trips_the_generator_frames(generated):
         for column in expected.columns:
             actual = indexed[column]
             if column == schema.LABEL:
-                assert str(actual.dtype) == "Int64"
-                actual = actual.astype(np.int64)
+                assert str(actual.dtype) == "Int64"  # written True/False, kept as nullable 0/1
+                expected_column = expected[column].astype("Int64")
+                pd.testing.assert_series_equal(actual, expected_column, check_names=False, obj=f"{file_name}:{column}")
+                continue
             pd.testing.assert_series_equal(actual, expected[column], check_names=False, obj=f"{file_name}:{column}")
     assert (snapshot["as_of"] == pd.Timestamp("2024-03-31")).all()
     assert str(snapshot["as_of"].dtype) == "datetime64[ns]"
@@ -97,10 +99,12 @@ def test_good_month_round_trips_the_generator_frames(generated):
 
 
 def test_column_order_may_differ_and_extra_columns_are_ignored(month, generated):
-    edit(month, "subscriptions.csv", lambda t: t[list(reversed(t.columns))].assign(discount_code="X1"))
+    edit(month, "subscriptions.csv", lambda t: t[list(reversed(t.columns))].assign(discount_code="X1", promo="P"))
     edit(month, "users.csv", lambda t: t.sample(frac=1.0, random_state=1))  # row order too
     snapshot = read_month(month, MONTH)
     pd.testing.assert_frame_equal(snapshot, read_month(generated[0], MONTH))
+    assert snapshot.attrs["ignored_columns"] == {"subscriptions.csv": ["discount_code", "promo"]}
+    assert read_month(generated[0], MONTH).attrs["ignored_columns"] == {}
 
 
 def test_users_absent_from_aggregates_get_zero_counts_and_unknown_measures(month):
@@ -179,9 +183,42 @@ def test_bad_count(month, value):
     refused(month, "payments_agg_90d.csv column failed_payments_90d has")
 
 
-def test_label_other_than_0_1(month):
-    edit(month, "labels.csv", set_value("churn_label", 0, "2"))
-    refused(month, "labels.csv column churn_label has label value(s) other than 0/1 '2'")
+@pytest.mark.parametrize("value", ["2", "yes", "1.0", " True", "-1"])
+def test_label_other_than_true_false_0_1_is_refused_naming_values_and_rows(month, value):
+    edit(month, "labels.csv", set_value("churn_label", 4, value))
+    edit(month, "labels.csv", set_value("churn_label", 6, value))
+    refused(month, f"labels.csv column churn_label has label value(s) other than True/False or 0/1 {value!r} (rows 5, 7)")
+
+
+LABEL_SPELLINGS = {1: ["True", "true", "TRUE", "1"], 0: ["False", "false", "FALSE", "0"]}
+
+
+@given(st.lists(st.one_of(st.none(), st.tuples(st.sampled_from([0, 1]), st.integers(0, 3))), min_size=1, max_size=50))
+def test_label_parser_reads_true_false_and_0_1_and_keeps_blank_missing(cells):
+    texts = pd.Series(["" if c is None else LABEL_SPELLINGS[c[0]][c[1]] for c in cells], dtype=object)
+    parsed = parse_column(texts, "label", schema.LABEL)
+    assert str(parsed.dtype) == "Int64"
+    assert parsed.isna().tolist() == [c is None for c in cells]
+    assert parsed.dropna().tolist() == [c[0] for c in cells if c is not None]
+
+
+@pytest.mark.parametrize("spelling", [{"1": "True", "0": "False"}, {"True": "1", "False": "0"}])
+def test_both_label_spellings_give_the_same_snapshot(generated, month, spelling):
+    edit(month, "labels.csv", lambda t: t.assign(churn_label=t["churn_label"].replace(spelling)))
+    respelled = read_month(month, MONTH)
+    pd.testing.assert_frame_equal(respelled, read_month(generated[0], MONTH))
+
+
+def test_blank_labels_are_unlabelled_users_counted_apart_from_missing_rows(month):
+    edit(month, "labels.csv", set_value("churn_label", 0, ""))
+    edit(month, "labels.csv", set_value("churn_label", 3, ""))
+    edit(month, "labels.csv", lambda t: t.drop(index=[5]))
+    users = pd.read_csv(month / "users.csv", dtype=str)["user_id"]
+    snapshot = read_month(month, MONTH).set_index("user_id")
+    assert snapshot.loc[users[[0, 3, 5]], "churn_label"].isna().all()
+    assert snapshot["churn_label"].notna().sum() == len(snapshot) - 3
+    assert snapshot.attrs["blank_labels"] == 2
+    assert snapshot.attrs["users_without_label_row"] == 1
 
 
 def test_bad_date(month):
@@ -263,7 +300,7 @@ def test_ready_months_refuses_two_folders_for_one_month(generated, tmp_path):
 def test_fingerprint_follows_the_content(generated, month):
     assert fingerprint(month) == fingerprint(generated[0])  # same bytes, other place
     before = fingerprint(month)
-    edit(month, "labels.csv", lambda t: t.assign(churn_label=t["churn_label"].map({"0": "1", "1": "0"})))
+    edit(month, "labels.csv", lambda t: t.assign(churn_label=t["churn_label"].map({"False": "True", "True": "False"})))
     assert fingerprint(month) != before
     assert len(before) == 64 and int(before, 16) >= 0
 

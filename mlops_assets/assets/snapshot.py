@@ -7,11 +7,13 @@ from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Outpu
 from dagster_pandera import pandera_schema_to_dagster_type
 from pydantic import Field
 
-from mlops_assets.domain.months import as_of_for
+from mlops_assets.checks import snapshot_check_specs, snapshot_quality
+from mlops_assets.domain.months import as_of_for, previous_month_key
+from mlops_assets.domain.quality import category_values, quality_findings
 from mlops_assets.domain.schema import LABEL
-from mlops_assets.importer import SNAPSHOT_SCHEMA, SnapshotError
+from mlops_assets.importer import SNAPSHOT_SCHEMA, SnapshotError, file_digests
 from mlops_assets.partitions import monthly_partitions
-from mlops_assets.records import latest_materialization
+from mlops_assets.records import latest_materialization, latest_metadata
 from mlops_assets.resources import FeastFeatureStore, LandingArea
 
 with warnings.catch_warnings():
@@ -42,24 +44,36 @@ def _previous_import(context: AssetExecutionContext, month: str) -> dict | None:
     }
 
 
+def _seen_categories(context: AssetExecutionContext, month: str) -> dict[str, set[str]]:
+    """Every categorical value the earlier months' snapshots held (from their metadata)."""
+    seen: dict[str, set[str]] = {}
+    for earlier in (key for key in monthly_partitions.get_partition_keys() if key < month):
+        metadata = latest_metadata(context.instance, "monthly_snapshot", earlier) or {}
+        for column, values in (metadata.get("category_values") or {}).items():
+            seen.setdefault(column, set()).update(values)
+    return seen
+
+
 @asset(
     partitions_def=monthly_partitions,
     group_name="ingest",
     kinds={"pandas", "feast"},
     metadata={"dagster/column_schema": SNAPSHOT_COLUMN_SCHEMA},
+    check_specs=snapshot_check_specs,
     description="One month of StreamFlow users from the landing area: six files joined per user, "
     "typed and validated (pandera), and written to the Feast offline store (one table per feature view). "
-    "A month already imported is never silently replaced by a different delivery.",
+    "A month already imported is never silently replaced by a different delivery. Valid but suspicious "
+    "data is reported as warnings (snapshot_quality).",
 )
-def monthly_snapshot(
-    context: AssetExecutionContext, config: SnapshotConfig, landing: LandingArea, feature_store: FeastFeatureStore
-) -> Output[pd.DataFrame]:
+def monthly_snapshot(context: AssetExecutionContext, config: SnapshotConfig, landing: LandingArea, feature_store: FeastFeatureStore):
     month = context.partition_key
     folder = landing.month_folder(month)
     try:
         snapshot = landing.read_month(month)
     except SnapshotError as exc:
-        raise Failure(description=str(exc), metadata={"month": month, "landing_folder": str(folder)}) from exc
+        # Expected bad input: the message says it all (month, file, problem). `from None` keeps
+        # the importer's traceback out of the step and run failure.
+        raise Failure(description=str(exc), metadata={"month": month, "landing_folder": str(folder)}) from None
 
     # Re-delivery rule: the same content re-imports (idempotent); different content is refused
     # unless asked for, so a second delivery never silently replaces the first. Refusing happens
@@ -87,15 +101,33 @@ def monthly_snapshot(
     label_coverage = float(labelled.mean()) if len(snapshot) else 0.0
     churn_rate = float(snapshot.loc[labelled, LABEL].astype(float).mean()) if labelled.any() else float("nan")
     unknown_label_users = int(snapshot.attrs.get("unknown_label_users", 0))
+    blank_labels = int(snapshot.attrs.get("blank_labels", 0))
+    without_label_row = int(snapshot.attrs.get("users_without_label_row", 0))
     if label_coverage < 1.0:
-        context.log.warning(f"month {month}: {int((~labelled).sum())} users have no label; training uses the {int(labelled.sum())} labelled ones")
+        context.log.warning(
+            f"month {month}: {int((~labelled).sum())} users have no label ({blank_labels} blank in labels.csv, "
+            f"{without_label_row} without a labels.csv row); training and validation use the {int(labelled.sum())} labelled ones"
+        )
     if unknown_label_users:
         context.log.warning(f"month {month}: labels.csv holds {unknown_label_users} users not in users.csv; ignored")
+    previous_key = previous_month_key(month)
+    digests = file_digests(folder)
+    findings = quality_findings(
+        snapshot,
+        month,
+        digests=digests,
+        ignored_columns=snapshot.attrs.get("ignored_columns", {}),
+        previous_month=previous_key,
+        previous_digests=(latest_metadata(context.instance, "monthly_snapshot", previous_key) or {}).get("file_sha256"),
+        seen_categories=_seen_categories(context, month),
+    )
+    for finding in findings:
+        context.log.warning(finding.message)
     context.log.info(
         f"[SNAPSHOT] month={month} as_of={as_of.date()} users={len(snapshot)} labelled={int(labelled.sum())} "
         f"churn_rate={churn_rate:.3f} fingerprint={fingerprint[:12]}"
     )
-    return Output(
+    yield Output(
         snapshot,
         metadata={
             "as_of": as_of.date().isoformat(),
@@ -109,8 +141,14 @@ def monthly_snapshot(
             "archived_delivery": MetadataValue.path(str(archived)),
             "replaced_fingerprint": replaced or "",
             "unknown_label_users": unknown_label_users,
+            "blank_labels": blank_labels,
+            "users_without_label_row": without_label_row,
+            "quality_warnings": MetadataValue.json([f.message for f in findings]),
+            "file_sha256": MetadataValue.json(digests),
+            "category_values": MetadataValue.json(category_values(snapshot)),
             "feast_rows": MetadataValue.json(feast_rows),
             "feast_repo": MetadataValue.path(feature_store.repo_path),
             "preview": MetadataValue.md(snapshot.head(5).to_markdown(index=False)),
         },
     )
+    yield snapshot_quality(findings)

@@ -3,9 +3,9 @@ that month's labels, plus the split that is stable across months."""
 
 
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 
-from mlops_assets.checks import training_check_specs, training_data_sanity
+from mlops_assets.checks import TRAINING_DATA_SANITY, training_check_specs, training_data_sanity
 from mlops_assets.domain.model import data_fingerprint
 from mlops_assets.domain.months import as_of_for
 from mlops_assets.domain.schema import ENTITY_KEY, EVENT_TIMESTAMP, FEATURES, LABEL, SPLIT
@@ -41,7 +41,7 @@ def training_dataset(context: AssetExecutionContext, monthly_snapshot: pd.DataFr
     dataset[SPLIT] = assign_split(dataset[ENTITY_KEY])
     dataset = dataset[[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT]].sort_values(ENTITY_KEY).reset_index(drop=True)
 
-    check = training_data_sanity(dataset)
+    check = training_data_sanity(dataset, month)
     validation = dataset[SPLIT] == VALIDATION
     context.log.info(
         f"[DATASET] month={month} rows={len(dataset)} train={int((~validation).sum())} "
@@ -63,3 +63,10 @@ def training_dataset(context: AssetExecutionContext, monthly_snapshot: pd.DataFr
         },
     )
     yield check
+    if not check.passed:
+        # Dagster's own message for a failed blocking check is "1 blocking asset check failed"; the
+        # run fails with the reason instead (month, file, problem), and nothing downstream runs.
+        raise Failure(
+            description=f"{check.description} (blocking check {TRAINING_DATA_SANITY}: retraining stopped before training)",
+            metadata={"month": month, "check": TRAINING_DATA_SANITY, "problems": check.metadata["problems"]},
+        )

@@ -13,7 +13,9 @@ SPLIT = "split"
 # Column kinds used to parse the CSVs and to type the snapshot.
 #   "str": text, "int": non-negative integer count, "float": number, "bool": True/False with
 #   missing allowed (a missing boolean stays missing: it never becomes True or False),
-#   "date": ISO date, "label": 0/1 integer.
+#   "date": ISO date, "label": the churn label, written True/False (the course's exports; the same
+#   case rules as booleans) or 0/1, kept as a nullable 0/1 integer. A blank label is an unlabelled
+#   user, like a user with no labels.csv row: counted and left out of training and validation.
 FILES: dict[str, dict[str, str]] = {
     "users.csv": {
         "user_id": "str",
@@ -57,6 +59,12 @@ FILES: dict[str, dict[str, str]] = {
     },
 }
 REQUIRED_FILES = tuple(FILES)
+# The file each column comes from (user_id -> users.csv, where every user starts), so that a
+# message about a column can name the file to fix.
+FILE_OF: dict[str, str] = {}
+for _file, _columns in FILES.items():
+    for _column in _columns:
+        FILE_OF.setdefault(_column, _file)
 
 # Feature views of the Feast repo: which snapshot file feeds which view, and the 14 model
 # features (the course stack's). The snapshot keeps the other columns (demographics,
@@ -94,5 +102,12 @@ NUMERIC_FEATURES = tuple(f for f in FEATURES if COLUMN_KINDS[f] in ("int", "floa
 CONTRACT_TYPES = ("Month-to-month", "One year", "Two year")
 NET_SERVICES = ("DSL", "Fiber optic", "No")
 GENDERS = ("Female", "Male")
+# Every text column with a closed set of values, and the values the platform knows: a value
+# outside them (where the importer accepts it) is reported as a category never seen before.
+KNOWN_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "contract_type": CONTRACT_TYPES,
+    "net_service": NET_SERVICES,
+    "user_gender": GENDERS,
+}
 
 assert len(FEATURES) == 14, FEATURES
