@@ -12,6 +12,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Metada
 
 from mlops_assets.domain.schema import COLUMN_KINDS, ENTITY_KEY, FEATURES, LABEL, SPLIT
 from mlops_assets.domain.split import TRAIN, VALIDATION
+from mlops_assets.partitions import monthly_partitions
 
 MIN_TRAINING_ROWS = 20
 
@@ -24,6 +25,7 @@ training_check_specs = [
         TRAINING_DATA_SANITY,
         asset="training_dataset",
         blocking=True,
+        partitions_def=monthly_partitions,  # each result belongs to its month
         description="Enough rows, both classes in train and validation, no duplicate users, every "
         "user found in Feast, features within their declared types.",
     )
@@ -33,6 +35,7 @@ promotion_check_specs = [
         PRODUCTION_CLEARED_DELTA,
         asset="promotion_decision",
         blocking=True,
+        partitions_def=monthly_partitions,  # each result belongs to its month
         description="The production alias points at a version whose decision cleared delta; a candidate "
         "that did not clear delta never became production.",
     ),
@@ -40,6 +43,7 @@ promotion_check_specs = [
         PRODUCTION_MATCHES_DECISION,
         asset="promotion_decision",
         blocking=True,
+        partitions_def=monthly_partitions,  # each result belongs to its month
         description="The registry's production alias agrees with this month's decision record.",
     ),
 ]
