@@ -21,9 +21,12 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed
 
-## Generate the StreamFlow demo months and run the whole cycle through the sensors (resets the home folder).
+## Generate the StreamFlow demo months (ending at the last complete month) and let the real
+## dagster-daemon run the whole cycle through the sensors (resets the home folder).
+## DEMO_ARGS passes options on, e.g. DEMO_ARGS="--users 2000 --months 3".
+DEMO_ARGS ?=
 demo: install
-	$(BIN)/mlops-assets demo --reset
+	$(BIN)/mlops-assets demo --reset $(DEMO_ARGS)
 
 ## The test suite: unit tests, real end-to-end materializations, and the services tests against a
 ## real PostgreSQL and mlflow server on loopback (what CI runs).
