@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export MLOPS_HOME ?= $(CURDIR)/.mlops_home
 export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
-PARTITION ?= 2024-02
+PARTITION ?=
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow status validate materialize bench bench-quick clean
@@ -76,8 +76,10 @@ status: install
 validate: install
 	$(BIN)/dagster definitions validate -m mlops_assets.definitions
 
-## Every asset of one month in one run, from the command line (PARTITION=2024-02).
+## Every asset of one month in one run, from the command line (PARTITION=YYYY-MM, one of the
+## partitions: they start at MLOPS_FIRST_MONTH, or the demo's first month, or 2024-01).
 materialize: install
+	@test -n "$(PARTITION)" || { echo "usage: make materialize PARTITION=YYYY-MM (partitions start at $${MLOPS_FIRST_MONTH:-$$(cat $(MLOPS_HOME)/first_month 2>/dev/null || echo 2024-01)})" >&2; exit 2; }
 	$(BIN)/mlops-assets init >/dev/null
 	$(BIN)/dagster asset materialize -m mlops_assets.definitions --select '*' --partition $(PARTITION)
 
