@@ -29,9 +29,9 @@ def test_demo_prints_progress_and_the_table(demo):
     for sensor, job, month in [("new_month_sensor", "ingest_month_job", first), ("new_month_sensor", "ingest_month_job", second),
                                ("drift_sensor", "retraining_job", first), ("drift_sensor", "retraining_job", second)]:
         assert re.search(rf"{sensor} -> {job} {month}: ok \(\d+\.\d s, run [0-9a-f]{{8}}\)", out), out
-    rows = {line.split()[0]: line.split() for line in out.splitlines() if re.match(r"\d{4}-\d{2}-\d{2} ", line)}
-    assert sorted(rows) == [as_of_for(first).isoformat(), as_of_for(second).isoformat()]
-    assert [rows[k][7] for k in sorted(rows)] == ["promoted", "promoted"]  # bootstrap, then concept drift
+    table = [line for line in out.splitlines() if re.match(r"\d{4}-\d{2}-\d{2} ", line)]
+    assert [line.split()[0] for line in table] == [as_of_for(first).isoformat(), as_of_for(second).isoformat()]
+    assert all("promoted" in line for line in table), table  # bootstrap, then concept drift
     assert "registry streamflow_churn@production -> v2" in out
     assert "4 runs (0 failed)" in out
 
