@@ -58,7 +58,7 @@ def graphql(demo, tmp_path_factory):
 JOB_RUNS = """
 query JobRuns($filter: RunsFilter!) {
   runsOrError(filter: $filter) {
-    ... on Runs { results { runId status jobName tags { key value } } }
+    ... on Runs { results { runId status jobName tags { key value } repositoryOrigin { repositoryLocationName repositoryName } } }
   }
 }"""
 
@@ -75,6 +75,8 @@ def test_job_pages_list_the_demos_runs(demo, graphql, job):
     partitions = sorted(next(t["value"] for t in run["tags"] if t["key"] == "dagster/partition") for run in runs)
     assert partitions == demo["months"]
     assert {run["status"] for run in runs} == {"SUCCESS"}
+    # The origin the Overview timeline groups runs by (and re-execution resolves the job from).
+    assert all(run["repositoryOrigin"] == {"repositoryLocationName": LOCATION_NAME, "repositoryName": REPOSITORY} for run in runs)
 
 
 SENSOR = """
