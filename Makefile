@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export MLOPS_HOME ?= $(CURDIR)/.mlops_home
 export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
-PARTITION ?= 2024-02
+PARTITION ?=
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow status validate materialize bench bench-quick clean
@@ -21,9 +21,12 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed
 
-## Generate the StreamFlow demo months and run the whole cycle through the sensors (resets the home folder).
+## Generate the StreamFlow demo months (ending at the last complete month) and let the real
+## dagster-daemon run the whole cycle through the sensors (resets the home folder).
+## DEMO_ARGS passes options on, e.g. DEMO_ARGS="--users 2000 --months 3".
+DEMO_ARGS ?=
 demo: install
-	$(BIN)/mlops-assets demo --reset
+	$(BIN)/mlops-assets demo --reset $(DEMO_ARGS)
 
 ## The test suite: unit tests, real end-to-end materializations, and the services tests against a
 ## real PostgreSQL and mlflow server on loopback (what CI runs).
@@ -73,8 +76,10 @@ status: install
 validate: install
 	$(BIN)/dagster definitions validate -m mlops_assets.definitions
 
-## Every asset of one month in one run, from the command line (PARTITION=2024-02).
+## Every asset of one month in one run, from the command line (PARTITION=YYYY-MM, one of the
+## partitions: they start at MLOPS_FIRST_MONTH, or the demo's first month, or 2024-01).
 materialize: install
+	@test -n "$(PARTITION)" || { echo "usage: make materialize PARTITION=YYYY-MM (partitions start at $${MLOPS_FIRST_MONTH:-$$(cat $(MLOPS_HOME)/first_month 2>/dev/null || echo 2024-01)})" >&2; exit 2; }
 	$(BIN)/mlops-assets init >/dev/null
 	$(BIN)/dagster asset materialize -m mlops_assets.definitions --select '*' --partition $(PARTITION)
 

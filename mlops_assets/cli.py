@@ -1,8 +1,8 @@
 """`mlops-assets demo | status | generate | init`: the project's front door on the command line.
 
-The demo plays the production flow month by month on the embedded defaults: it drops each month's
-folder into the landing area, evaluates the real `new_month_sensor` and `drift_sensor` against the
-real Dagster instance, and runs exactly the runs they request (in-process, in order).
+The demo (`mlops_assets/demo.py`) delivers generated months into the landing area and lets the real
+`dagster-daemon` run them. `tick`/`play_months` below evaluate the sensors in-process and obey
+them, for tests that drive the cycle without a daemon.
 """
 
 from __future__ import annotations
@@ -158,35 +158,10 @@ def _scenario(months: int, explicit: str | None) -> tuple[str, ...]:
 
 
 def cmd_demo(args) -> int:
-    from mlops_assets.definitions import build_definitions
-    from mlops_assets.generator import write_months
-    from mlops_assets.instance import get_instance
+    from mlops_assets.demo import run_demo
 
-    home = home_dir()
-    if args.reset and home.exists():
-        print(f"resetting {home}")
-        shutil.rmtree(home)
-    home.mkdir(parents=True, exist_ok=True)
-    instance = get_instance(home)
-    defs = build_definitions(home)
-    incoming = home / "incoming"
-    folders = write_months(incoming, n_users=args.users, scenario=_scenario(args.months, args.scenario),
-                           first_month=args.first_month, seed=args.seed)
-    print(f"generated {len(folders)} months of {args.users} StreamFlow users in {incoming}")
-
-    def report(sensor_name, month, outcome):
-        state = "ok" if outcome.success else "FAILED"
-        print(f"  {sensor_name} -> {outcome.job_name} {month}: {state} (run {outcome.run_id[:8]})")
-
-    runs = play_months(defs, instance, folders, on_run=report)
-    failed = any(not outcome.success for _, _, outcome in runs)
-    print()
-    print(format_table(status_rows(instance)))
-    print()
-    print(production_line(defs))
-    print(f"reports: {defs.resources['reports'].path}")
-    print(f"Dagster instance: {instance.root_directory}  (make dev to browse it)")
-    return 1 if failed else 0
+    return run_demo(home_dir(), users=args.users, months=args.months, seed=args.seed,
+                    scenario=_scenario(args.months, args.scenario), first_month=args.first_month, reset=args.reset)
 
 
 def cmd_status(args) -> int:
@@ -222,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="generate StreamFlow months and run the whole cycle through the sensors")
     data_options(demo)
     demo.add_argument("--reset", action="store_true", help="delete the home folder first")
+    # The demo's months end at the last complete month unless --first-month is given.
+    demo.set_defaults(first_month=None)
     demo.set_defaults(func=cmd_demo)
     gen = sub.add_parser("generate", help="write StreamFlow months in the landing layout")
     gen.add_argument("out")

@@ -19,6 +19,7 @@ from mlops_assets.domain.months import next_month_key
 from mlops_assets.jobs import ingest_month_job, retraining_job
 from mlops_assets.partitions import monthly_partitions
 from mlops_assets.resources import LandingArea, RetrainingPolicy
+from mlops_assets.settings import sensor_interval_seconds
 
 DRIFT_REPORT = AssetKey("drift_report")
 MONTHLY_SNAPSHOT = AssetKey("monthly_snapshot")
@@ -27,7 +28,7 @@ _BATCH = 100
 
 @sensor(
     job=ingest_month_job,
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Notices a complete month folder in the landing area (new, or delivered again with "
     "different content) and requests its snapshot and drift report.",
@@ -86,7 +87,7 @@ def _metadata_value(materialization, key):
 
 @sensor(
     job=retraining_job,
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Watches drift_report materializations; when drift_share >= threshold (or the month is "
     "the first, with no reference) it requests the retraining assets for that month, once per report.",

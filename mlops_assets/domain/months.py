@@ -6,7 +6,8 @@ import calendar
 import re
 from datetime import date
 
-FIRST_MONTH = "2024-01"
+# The course's first month: the partitions start here unless MLOPS_FIRST_MONTH (settings.py) says otherwise.
+DEFAULT_FIRST_MONTH = "2024-01"
 _MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})$")
 _AS_OF = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
@@ -51,6 +52,19 @@ def month_keys(first: str, count: int) -> list[str]:
     for _ in range(count - 1):
         keys.append(next_month_key(keys[-1]))
     return keys
+
+
+def last_complete_month(today: date) -> str:
+    """The newest month whose last day has passed: on 2026-12-01 that is `2026-11`."""
+    return previous_month_key(month_key_for(today))
+
+
+def months_ending_at(last: str, count: int) -> list[str]:
+    """`count` consecutive month keys, the newest being `last`."""
+    first = last
+    for _ in range(count - 1):
+        first = previous_month_key(first)
+    return month_keys(first, count)
 
 
 def month_key_from_folder_name(name: str) -> str | None:

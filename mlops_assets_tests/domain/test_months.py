@@ -6,8 +6,10 @@ from mlops_assets.domain.months import (
     UnknownMonthError,
     as_of_for,
     month_key_for,
+    last_complete_month,
     month_key_from_folder_name,
     month_keys,
+    months_ending_at,
     next_month_key,
     previous_month_key,
 )
@@ -48,3 +50,16 @@ def test_dagster_partition_keys_are_what_users_type():
     assert keys[:2] == ["2024-01", "2024-02"]
     for key in keys:
         assert month_key_for(as_of_for(key)) == key
+
+
+@pytest.mark.parametrize(
+    "today,last",
+    [(date(2026, 12, 1), "2026-11"), (date(2026, 12, 31), "2026-11"), (date(2024, 1, 15), "2023-12"), (date(2024, 3, 1), "2024-02")],
+)
+def test_last_complete_month_is_the_month_before_today(today, last):
+    assert last_complete_month(today) == last
+
+
+def test_months_ending_at_counts_back_across_a_year():
+    assert months_ending_at("2026-02", 4) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert months_ending_at("2026-02", 1) == ["2026-02"]
