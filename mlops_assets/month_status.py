@@ -111,13 +111,14 @@ def _auc(value) -> str:
 
 def _current_failure(instance: DagsterInstance, month: str, runs) -> _Failure | None:
     """The newest step failure of the month not superseded by a later materialization of its asset."""
-    latest: dict[str, int] = {}
+    # Times, not storage ids: SQLite event logs number each run's events on their own.
+    latest: dict[str, float] = {}
 
-    def superseded(asset: str, storage_id: int) -> bool:
+    def superseded(asset: str, failed_at: float) -> bool:
         if asset not in latest:
             record = latest_materialization(instance, asset, month)
-            latest[asset] = record.storage_id if record else -1
-        return latest[asset] > storage_id
+            latest[asset] = record.event_log_entry.timestamp if record else float("-inf")
+        return latest[asset] > failed_at
 
     succeeded_jobs = set()
     for run in runs:  # newest first
@@ -128,7 +129,7 @@ def _current_failure(instance: DagsterInstance, month: str, runs) -> _Failure | 
         step_failures = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.STEP_FAILURE).records
         for record in reversed(step_failures):
             event = record.event_log_entry.dagster_event
-            if not superseded(event.step_key, record.storage_id):
+            if not superseded(event.step_key, record.event_log_entry.timestamp):
                 return _Failure(*_classify(instance, run.run_id, event.step_key, _failure_message(event)))
         if not step_failures and run.job_name not in succeeded_jobs:
             # The run failed outside any step (it could not start, or its process died).
