@@ -151,7 +151,7 @@ def new_month_sensor(context: SensorEvaluationContext, landing: LandingArea):
         )
         if cursor.dump() == before:
             return SkipReason(message)
-        return SensorResult(skip_message=message, cursor=cursor.dump())
+        return SensorResult(skip_reason=message, cursor=cursor.dump())
     # Months are requested oldest first; the cycle's concurrency limit runs them in that order.
     return SensorResult(run_requests=requests, cursor=cursor.dump())
 

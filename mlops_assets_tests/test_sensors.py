@@ -56,6 +56,10 @@ def requests_of(result):
     return [] if isinstance(result, SkipReason) else list(result.run_requests)
 
 
+def skip_message_of(result) -> str:
+    return result.skip_message if isinstance(result, SkipReason) else result.skip_reason.skip_message
+
+
 def cursor_of(result, previous):
     return previous if isinstance(result, SkipReason) or result.cursor is None else result.cursor
 
@@ -127,10 +131,10 @@ def test_an_incomplete_month_is_named_every_tick_then_requested_after_the_grace_
     for _ in range(2):  # every tick says it, none requests anything within the grace period
         result, log = ticks(new_month_sensor, cursor=cursor, landing=waiting)
         assert requests_of(result) == []
+        assert "incomplete: 2024-03 (missing payments_agg_90d.csv, labels.csv)" in skip_message_of(result)
         assert f"month 2024-03: landing folder {folder} is missing file(s) payments_agg_90d.csv, labels.csv; waiting" in log
         assert "after 3600 s unchanged its import is requested anyway" in log
         cursor = cursor_of(result, cursor)
-    assert "incomplete: 2024-03 (missing payments_agg_90d.csv, labels.csv)" in result.skip_message
 
     # A short grace period, really waited out: the month's import is requested once.
     short = LandingArea(path=str(tmp_path / "landing"), archive_path=str(tmp_path / "archive"), incomplete_grace_seconds=1)
