@@ -96,7 +96,6 @@ def status_rows(instance, scan=None) -> list[dict]:
                 "cand_auc": _fmt(record.get("candidate_auc")),
                 "prod_v": record.get("production_version_before") or "-",
                 "prod_auc": _fmt(record.get("production_auc")),
-                "decision": record.get("decision", "-"),
                 "prod_after": record.get("production_version_after") or "-",
                 "detail": status.detail,
             }
