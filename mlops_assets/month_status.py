@@ -146,6 +146,8 @@ def _failure_message(event) -> str:
     if user is not None and user.description:
         return first_line(user.description)
     error = getattr(data, "error", None)
+    if error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause is not None:
+        error = error.cause  # Dagster's wrapper around the exception the step raised: show that one
     return first_line(error.message if error is not None else event.message)
 
 
@@ -155,15 +157,13 @@ def _classify(instance: DagsterInstance, run_id: str, asset: str, message: str) 
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         if evaluation.asset_key.to_user_string() != asset:
             continue
-        if not evaluation.passed and evaluation.blocking is not False and evaluation.severity.value == "ERROR":
-            return RETRAINING_BLOCKED, f"{evaluation.check_name}: {first_line(evaluation.description)}"
+        # A failed ERROR check of the asset whose step failed: the check is what stopped the run.
+        if not evaluation.passed and evaluation.severity.value == "ERROR":
+            state = IMPORT_FAILED if asset in INGEST_STEPS else RETRAINING_BLOCKED
+            return state, f"{evaluation.check_name}: {first_line(evaluation.description)}"
     return (IMPORT_FAILED if asset in INGEST_STEPS else RETRAINING_FAILED), message
 
 
 def month_statuses(instance: DagsterInstance, scan: LandingScan) -> list[MonthStatus]:
     return [month_status(instance, month, scan) for month in months_known(instance, scan)]
 
-
-def newest_month_failed(statuses: list[MonthStatus]) -> bool:
-    """Scripts use this: the newest month failed to import, or its retraining was blocked or failed."""
-    return bool(statuses) and statuses[-1].state in FAILED_STATES

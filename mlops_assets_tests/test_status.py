@@ -17,10 +17,12 @@ import pytest
 from dagster import DagsterRunStatus
 
 from mlops_assets import cli
+from mlops_assets.definitions import build_definitions
 from mlops_assets.domain.schema import REQUIRED_FILES
 
 from mlops_assets_tests.faults.platform import Platform, failure_text
 from mlops_assets_tests.faults.test_bad_input import set_value
+from mlops_assets_tests.faults.test_faults import closed_port
 
 pytestmark = pytest.mark.slow
 SCENARIO = ("baseline", "quiet", "quiet", "quiet", "quiet", "quiet")
@@ -90,6 +92,11 @@ def walk(tmp_path_factory):
     platform.deliver("2024-04")
     assert platform.ingest("2024-04").success
     stages["fixed"] = run_status(platform)
+
+    # Its retraining with the registry down: a step failure that is no check.
+    down = build_definitions(platform.home, environ={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{closed_port()}"})
+    assert not platform.run("retraining_job", "2024-04", defs=down).success
+    stages["retraining failed"] = run_status(platform)
     return stages
 
 
@@ -144,3 +151,9 @@ def test_a_failure_superseded_by_a_good_import_is_gone(walk):
     assert found["2024-04"][0] in ("no retraining", "retraining due")
     assert [state for state, _ in found.values()].count("import failed") == 0
     assert list(found) == ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+
+
+def test_a_failed_retraining_step_is_retraining_failed(walk):
+    _, out, _ = walk["retraining failed"]
+    state, line = states(out)["2024-04"]
+    assert state == "retraining failed" and "is unreachable" in line
