@@ -122,12 +122,14 @@ def new_month_sensor(context: SensorEvaluationContext, landing: LandingArea):
         missing = ", ".join(folder.missing)
         unchanged = now - seen["since"]
         where = f"month {month}: landing folder {folder.folder} is missing file(s) {missing}"
-        if seen["requested"]:
+        if month not in known_partitions:
+            context.log.warning(f"{where}; and {month} is outside the partitions ({min(known_partitions)}..): it is never imported")
+        elif seen["requested"]:
             context.log.warning(
                 f"{where}; its import was requested after {grace:.0f} s unchanged and fails naming them. "
                 f"Add the missing file(s), or deliver the whole month: mlops-assets deliver PATH --month {month} --replace"
             )
-        elif unchanged >= grace and month in known_partitions:
+        elif unchanged >= grace:
             seen["requested"] = True
             context.log.warning(f"{where}; unchanged for {unchanged:.0f} s (grace {grace:.0f} s): requesting its import anyway, so it fails visibly")
             requests.append(
