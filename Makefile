@@ -69,7 +69,7 @@ dev: install
 mlflow: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(MLOPS_HOME)/mlflow/mlflow.db --port 5000
 
-## Production version and AUC, last decision per month.
+## Each month's state, production version and AUC (exit 1 when the newest month failed or is blocked).
 status: install
 	$(BIN)/mlops-assets status
 

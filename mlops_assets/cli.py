@@ -1,4 +1,4 @@
-"""`mlops-assets demo | status | generate | init`: the project's front door on the command line.
+"""`mlops-assets demo | status | deliver | generate | init`: the project's front door on the command line.
 
 The demo (`mlops_assets/demo.py`) delivers generated months into the landing area and lets the real
 `dagster-daemon` run them. `tick`/`play_months` below evaluate the sensors in-process and obey
@@ -52,16 +52,12 @@ SENSORS_IN_ORDER = ("new_month_sensor", "drift_sensor")
 
 
 def deliver(month_folder: Path, landing: Path) -> Path:
-    """Drop a month folder into the landing area as a whole (copy aside, then rename), as a
-    delivery tool should: the new-month sensor never sees a half-copied month."""
-    landing.mkdir(parents=True, exist_ok=True)
-    staging = landing / f".{month_folder.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(month_folder, staging)
-    target = landing / month_folder.name
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    return target
+    """Drop a month folder named `YYYY-MM` into the landing area as a whole (copy aside, then
+    rename), replacing what was there: the new-month sensor never sees a half-copied month."""
+    from mlops_assets.domain.months import month_key_from_folder_name
+    from mlops_assets.landing_files import deliver_month
+
+    return deliver_month(month_folder, landing, month_key_from_folder_name(month_folder.name), replace=True).target
 
 
 def play_months(defs, instance, folders, on_run=None) -> list[tuple[str, str, RunOutcome]]:
@@ -81,29 +77,27 @@ def play_months(defs, instance, folders, on_run=None) -> list[tuple[str, str, Ru
 
 
 # -- status ----------------------------------------------------------------------------------------
-def status_rows(instance) -> list[dict]:
-    from dagster import AssetKey
+def status_rows(instance, scan=None) -> list[dict]:
+    """One row per month: its one state (see `mlops_assets.month_status`), drift and decision."""
+    from mlops_assets.landing_files import LandingScan
+    from mlops_assets.month_status import month_statuses
 
-    from mlops_assets.records import latest_metadata
-
-    months = sorted(instance.get_materialized_partitions(AssetKey("monthly_snapshot")))
     rows = []
-    for month in months:
-        drift = latest_metadata(instance, "drift_report", month) or {}
-        decision = latest_metadata(instance, "promotion_decision", month)
-        record = decision["record"] if decision else {}
+    for status in month_statuses(instance, scan or LandingScan()):
+        drift, record = status.drift or {}, status.decision or {}
         share = drift.get("drift_share")
         rows.append(
             {
-                "as_of": _as_of(month),
+                "as_of": _as_of(status.month),
+                "state": status.state,
                 "drift_share": "-" if share is None or share != share else f"{share:.3f}",
-                "triggered": "yes" if drift.get("action") == "RETRAINING_TRIGGERED" else "no",
+                "triggered": "yes" if drift.get("action") == "RETRAINING_TRIGGERED" else "no" if drift else "-",
                 "cand_v": record.get("candidate_version", "-"),
                 "cand_auc": _fmt(record.get("candidate_auc")),
                 "prod_v": record.get("production_version_before") or "-",
                 "prod_auc": _fmt(record.get("production_auc")),
-                "decision": record.get("decision", "no retraining" if drift else "-"),
                 "prod_after": record.get("production_version_after") or "-",
+                "detail": status.detail,
             }
         )
     return rows
@@ -125,7 +119,8 @@ def format_table(rows: list[dict]) -> str:
     headers = list(rows[0])
     widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers}
     line = lambda values: "  ".join(str(v).ljust(widths[h]) for h, v in zip(headers, values))  # noqa: E731
-    return "\n".join([line(headers), line("-" * widths[h] for h in headers), *(line(r.values()) for r in rows)])
+    lines = [line(headers), line("-" * widths[h] for h in headers), *(line(r.values()) for r in rows)]
+    return "\n".join(text.rstrip() for text in lines)
 
 
 def production_line(defs) -> str:
@@ -167,12 +162,57 @@ def cmd_demo(args) -> int:
 def cmd_status(args) -> int:
     from mlops_assets.definitions import build_definitions
     from mlops_assets.instance import get_instance
+    from mlops_assets.landing_files import not_a_month_message
+    from mlops_assets.month_status import FAILED_STATES
 
     home = home_dir()
     instance = get_instance(home)
-    print(format_table(status_rows(instance)))
+    defs = build_definitions(home)
+    landing = defs.resources["landing"]
+    scan = landing.scan()
+    rows = status_rows(instance, scan)
+    print(format_table(rows))
+    for name in scan.not_months:
+        print(not_a_month_message(name, landing.path))
     print()
-    print(production_line(build_definitions(home)))
+    print(production_line(defs))
+    if rows and rows[-1]["state"] in FAILED_STATES:
+        print(f"newest month {rows[-1]['as_of'][:7]}: {rows[-1]['state']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_deliver(args) -> int:
+    from mlops_assets.definitions import build_definitions
+    from mlops_assets.landing_files import DeliveryError, DeliveryRefused, deliver_month
+    from mlops_assets.partitions import monthly_partitions
+
+    landing = Path(build_definitions(home_dir()).resources["landing"].path)
+    keys = monthly_partitions.get_partition_keys()
+    if args.month not in keys:
+        print(f"month {args.month!r} is not a partition: expected YYYY-MM from {keys[0]} to {keys[-1]}; nothing delivered",
+              file=sys.stderr)
+        return 2
+    try:
+        delivery = deliver_month(Path(args.path), landing, args.month, replace=args.replace)
+    except DeliveryRefused as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    except DeliveryError as error:
+        print(error, file=sys.stderr)
+        return 2
+    content = f"content {delivery.fingerprint[:12]}"
+    if delivery.action == "already there":
+        print(f"month {delivery.month} is already in the landing area with the same {content} ({delivery.target}); nothing to do")
+        return 0
+    previous = delivery.previous or ""
+    held = previous if previous.startswith("an ") else f"content {previous[:12]}"
+    what = "delivered" if delivery.action == "delivered" else f"replaced {held} with"
+    print(f"{what} {args.path} as month {delivery.month}: {delivery.target} ({content}).")
+    print("new_month_sensor requests its import at its next tick (sensors run under `make dev`).")
+    if delivery.action == "replaced":
+        print(f"If {delivery.month} was already imported from other content, its snapshot refuses this one until you "
+              f"materialize monthly_snapshot for {delivery.month} with config replace_existing: true.")
     return 0
 
 
@@ -204,7 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("out")
     data_options(gen)
     gen.set_defaults(func=cmd_generate)
-    sub.add_parser("status", help="production version and AUC, last decision per month").set_defaults(func=cmd_status)
+    sub.add_parser(
+        "status", help="each month's state (exit 1 when the newest month failed or is blocked); production"
+    ).set_defaults(func=cmd_status)
+    deliver_parser = sub.add_parser("deliver", help="deliver a folder holding the six files as a month, atomically")
+    deliver_parser.add_argument("path", help="a folder holding the six CSVs, e.g. the course's month_000")
+    deliver_parser.add_argument("--month", required=True, help="the month it holds, YYYY-MM")
+    deliver_parser.add_argument("--replace", action="store_true", help="replace a landing folder holding other content")
+    deliver_parser.set_defaults(func=cmd_deliver)
     sub.add_parser("init", help="create the embedded Dagster instance folder").set_defaults(func=cmd_init)
     args = parser.parse_args(argv)
     return args.func(args)

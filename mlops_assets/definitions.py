@@ -16,8 +16,9 @@ from dagster import Definitions, FilesystemIOManager, in_process_executor
 from mlops_assets.assets import ALL_ASSETS
 from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD
 from mlops_assets.jobs import ALL_JOBS
+from mlops_assets.resources.landing import DEFAULT_INCOMPLETE_GRACE_SECONDS
 from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy
-from mlops_assets.sensors import drift_sensor, new_month_sensor
+from mlops_assets.sensors import drift_sensor, new_month_sensor, replaced_month_sensor
 from mlops_assets.settings import home_dir, sqlite_uri
 
 
@@ -29,10 +30,13 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
 
     tracking_uri = env.get("MLFLOW_TRACKING_URI") or sqlite_uri(home / "mlflow" / "mlflow.db")
     threshold = env.get("MLOPS_DRIFT_THRESHOLD")
+    grace = env.get("MLOPS_INCOMPLETE_GRACE_SECONDS")
     return {
         "io_manager": FilesystemIOManager(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
         "landing": LandingArea(
-            path=path("MLOPS_LANDING_DIR", home / "landing"), archive_path=path("MLOPS_ARCHIVE_DIR", home / "archive")
+            path=path("MLOPS_LANDING_DIR", home / "landing"),
+            archive_path=path("MLOPS_ARCHIVE_DIR", home / "archive"),
+            incomplete_grace_seconds=float(grace) if grace else DEFAULT_INCOMPLETE_GRACE_SECONDS,
         ),
         "feature_store": FeastFeatureStore(repo_path=path("MLOPS_FEAST_REPO", home / "feast")),
         "registry": MlflowModelRegistry(
@@ -52,7 +56,7 @@ def build_definitions(home: Path | None = None, environ: Mapping[str, str] | Non
     return Definitions(
         assets=ALL_ASSETS,
         jobs=ALL_JOBS,
-        sensors=[new_month_sensor, drift_sensor],
+        sensors=[new_month_sensor, drift_sensor, replaced_month_sensor],
         resources=build_resources(Path(home) if home else home_dir(), environ),
         # In-process: the multiprocess executor re-imports the code location for every step
         # (6 trivial steps took 24 s against 4.8 s in-process).

@@ -33,4 +33,12 @@ monthly_cycle_job = define_asset_job(
     tags=CYCLE_TAG,
     description="The whole month in one run, whatever the drift: ingest, drift, retrain, decide.",
 )
-ALL_JOBS = [ingest_month_job, retraining_job, monthly_cycle_job]
+# The drift report alone: made again when a month it compares was replaced (replaced_month_sensor).
+drift_report_job = define_asset_job(
+    "drift_report_job",
+    selection=AssetSelection.assets("drift_report"),
+    partitions_def=monthly_partitions,
+    tags=CYCLE_TAG,
+    description="The month's drift report again, against the snapshots as they are now (after a replaced month).",
+)
+ALL_JOBS = [ingest_month_job, retraining_job, monthly_cycle_job, drift_report_job]

@@ -1,7 +1,10 @@
-"""Sensors: a new month folder starts the cycle; a drift report over threshold retrains."""
+"""Sensors: a new month folder starts the cycle; a drift report over threshold retrains; a replaced
+month makes the drift reports that used it again."""
 
 
 import json
+import time
+from dataclasses import asdict, dataclass, field
 
 from dagster import (
     AssetKey,
@@ -14,16 +17,46 @@ from dagster import (
     sensor,
 )
 
-from mlops_assets.domain.drift import RETRAINING_TRIGGERED
+from mlops_assets.domain.drift import NO_ACTION, RETRAINING_TRIGGERED
 from mlops_assets.domain.months import next_month_key
-from mlops_assets.jobs import ingest_month_job, retraining_job
+from mlops_assets.jobs import drift_report_job, ingest_month_job, retraining_job
+from mlops_assets.landing_files import not_a_month_message
 from mlops_assets.partitions import monthly_partitions
+from mlops_assets.records import (
+    REMADE_AFTER_REPLACING_TAG,
+    drift_report_remade_after,
+    materializations_in_run,
+    replaced_month,
+)
 from mlops_assets.resources import LandingArea, RetrainingPolicy
 from mlops_assets.settings import sensor_interval_seconds
 
 DRIFT_REPORT = AssetKey("drift_report")
 MONTHLY_SNAPSHOT = AssetKey("monthly_snapshot")
+INCOMPLETE_TAG = "mlops_assets/incomplete_landing"
 _BATCH = 100
+
+
+@dataclass
+class LandingCursor:
+    """What new_month_sensor remembers between ticks."""
+
+    # month -> fingerprint of the content last requested
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    # folders whose name is no month, already warned about
+    not_months: list[str] = field(default_factory=list)
+    # month -> {"signature", "since" (first tick that saw this signature), "requested"}
+    incomplete: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str | None) -> "LandingCursor":
+        data = json.loads(text) if text else {}
+        if data and "fingerprints" not in data:  # the first cursor format: month -> fingerprint
+            return cls(fingerprints=data)
+        return cls(**data)
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
 
 
 @sensor(
@@ -31,21 +64,31 @@ _BATCH = 100
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Notices a complete month folder in the landing area (new, or delivered again with "
-    "different content) and requests its snapshot and drift report.",
+    "different content) and requests its snapshot and drift report. Names folders that are no month, "
+    "and incomplete months with their missing files; an incomplete month unchanged for the grace "
+    "period is requested anyway, so it fails visibly.",
 )
 def new_month_sensor(context: SensorEvaluationContext, landing: LandingArea):
-    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    cursor = LandingCursor.parse(context.cursor)
+    before = cursor.dump()
     known_partitions = set(monthly_partitions.get_partition_keys())
-    ready = landing.ready_months()
+    scan = landing.scan()
+
+    for name in scan.not_months:
+        if name not in cursor.not_months:
+            context.log.warning(not_a_month_message(name, landing.path))
+    cursor.not_months = list(scan.not_months)
+
+    ready = scan.ready
     requests, requested = [], set()
     for month in sorted(ready):
         if month not in known_partitions:
             context.log.warning(f"landing folder for {month} is outside the partitions ({min(known_partitions)}..)")
             continue
         fingerprint = landing.fingerprint(month)
-        if seen.get(month) == fingerprint:
+        if cursor.fingerprints.get(month) == fingerprint:
             continue
-        seen[month] = fingerprint
+        cursor.fingerprints[month] = fingerprint
         requested.add(month)
         requests.append(
             RunRequest(
@@ -62,15 +105,58 @@ def new_month_sensor(context: SensorEvaluationContext, landing: LandingArea):
             requested.add(following)
             requests.append(
                 RunRequest(
-                    run_key=f"landing:{following}:{seen.get(following, '')[:16]}:reference:{month}",
+                    run_key=f"landing:{following}:{cursor.fingerprints.get(following, '')[:16]}:reference:{month}",
                     partition_key=following,
                     tags={"mlops_assets/reference_arrived": month},
                 )
             )
+
+    waiting = []
+    incomplete_seen = {}
+    now = time.time()
+    grace = landing.incomplete_grace_seconds
+    for month, folder in scan.incomplete.items():
+        seen = cursor.incomplete.get(month)
+        if seen is None or seen["signature"] != folder.signature:
+            seen = {"signature": folder.signature, "since": now, "requested": False}
+        incomplete_seen[month] = seen
+        missing = ", ".join(folder.missing)
+        unchanged = now - seen["since"]
+        where = f"month {month}: landing folder {folder.folder} is missing file(s) {missing}"
+        if month not in known_partitions:
+            context.log.warning(f"{where}; and {month} is outside the partitions ({min(known_partitions)}..): it is never imported")
+        elif seen["requested"]:
+            context.log.warning(
+                f"{where}; its import was requested after {grace:.0f} s unchanged and fails naming them. "
+                f"Add the missing file(s), or deliver the whole month: mlops-assets deliver PATH --month {month} --replace"
+            )
+        elif unchanged >= grace:
+            seen["requested"] = True
+            context.log.warning(f"{where}; unchanged for {unchanged:.0f} s (grace {grace:.0f} s): requesting its import anyway, so it fails visibly")
+            requests.append(
+                RunRequest(
+                    run_key=f"incomplete:{month}:{folder.signature[:16]}",
+                    partition_key=month,
+                    tags={INCOMPLETE_TAG: missing},
+                )
+            )
+        else:
+            context.log.warning(
+                f"{where}; waiting (unchanged for {unchanged:.0f} s; after {grace:.0f} s unchanged its import is "
+                "requested anyway and fails naming them)"
+            )
+        waiting.append(f"{month} (missing {missing})")
+    cursor.incomplete = incomplete_seen
+
     if not requests:
-        return SkipReason("no new or changed month folder in the landing area")
+        message = "no new or changed month folder in the landing area" + (
+            f"; incomplete: {'; '.join(waiting)}" if waiting else ""
+        )
+        if cursor.dump() == before:
+            return SkipReason(message)
+        return SensorResult(skip_reason=message, cursor=cursor.dump())
     # Months are requested oldest first; the cycle's concurrency limit runs them in that order.
-    return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+    return SensorResult(run_requests=requests, cursor=cursor.dump())
 
 
 def _waiting_for_reference(context: SensorEvaluationContext, month: str) -> bool:
@@ -90,7 +176,8 @@ def _metadata_value(materialization, key):
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Watches drift_report materializations; when drift_share >= threshold (or the month is "
-    "the first, with no reference) it requests the retraining assets for that month, once per report.",
+    "the first, with no reference) it requests the retraining assets for that month, once per report. "
+    "A report made again because a month was replaced never retrains: decisions stay as they were.",
 )
 def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
     after = int(context.cursor) if context.cursor else None
@@ -111,7 +198,18 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
         html = _metadata_value(materialization, "report_html")
         json_path = _metadata_value(materialization, "report_json")
         share = "None" if drift_share is None else f"{drift_share:.4f}"
-        context.log.info(f"[Evidently] report_html={html} report_json={json_path} drift_share={share} -> {action}")
+        line = f"[Evidently] report_html={html} report_json={json_path} drift_share={share}"
+        replaced = drift_report_remade_after(context.instance, record)
+        if replaced:
+            # A replaced month is re-decided only when someone asks: its re-made reports (and the
+            # next month's) refresh the drift share, never the decisions.
+            context.log.info(
+                f"{line} -> {NO_ACTION} (report made again because month {replaced} was replaced; the policy "
+                f"alone says {action}; decisions stay as they were. To re-decide {month}: dagster asset "
+                f"materialize -m mlops_assets.definitions --select 'training_dataset*' --partition {month})"
+            )
+            continue
+        context.log.info(f"{line} -> {action}")
         if action == RETRAINING_TRIGGERED:
             requests.append(
                 RunRequest(
@@ -122,3 +220,49 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
                 )
             )
     return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
+
+
+@sensor(
+    job=drift_report_job,
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Watches monthly_snapshot materializations; when one replaced its month "
+    "(replace_existing), it requests the drift reports that compare that month again: its own (unless "
+    "the replacing run made it) and the next month's (when that month is imported).",
+)
+def replaced_month_sensor(context: SensorEvaluationContext):
+    instance = context.instance
+    after = int(context.cursor) if context.cursor else None
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=MONTHLY_SNAPSHOT, after_storage_id=after), limit=_BATCH, ascending=True
+    ).records
+    requests, cursor = [], after
+    for record in records:
+        run = instance.get_run_by_id(record.run_id)
+        if run is not None and not run.is_finished:
+            break  # the replacing run may still make the month's own report: look again next tick
+        cursor = record.storage_id
+        month = replaced_month(record)
+        if not month:
+            continue
+        remade_in_run = any(r.asset_materialization.partition == month for r in materializations_in_run(instance, record.run_id, "drift_report"))
+        following = next_month_key(month)
+        targets = ([] if remade_in_run else [month]) + (
+            [following] if following in instance.get_materialized_partitions(MONTHLY_SNAPSHOT) else []
+        )
+        context.log.info(
+            f"month {month} was replaced (run {record.run_id[:8]}): making the drift report again for "
+            f"{', '.join(targets) or 'no other month'}"
+            + (f" ({month}'s own report was made by the replacing run)" if remade_in_run else "")
+        )
+        for target in targets:
+            requests.append(
+                RunRequest(
+                    run_key=f"remake-drift:{target}:{record.run_id}",
+                    partition_key=target,
+                    tags={REMADE_AFTER_REPLACING_TAG: month},
+                )
+            )
+    if cursor == after:
+        return SkipReason("no new monthly_snapshot materialization (or its run is still going)")
+    return SensorResult(run_requests=requests, cursor=str(cursor))

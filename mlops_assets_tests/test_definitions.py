@@ -18,8 +18,8 @@ def test_definitions_load_and_resolve_everything(tmp_path):
     graph = built.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS
     jobs = {job.name for job in built.resolve_all_job_defs()}
-    assert {"ingest_month_job", "retraining_job", "monthly_cycle_job"} <= jobs
-    for name in ("new_month_sensor", "drift_sensor"):
+    assert {"ingest_month_job", "retraining_job", "monthly_cycle_job", "drift_report_job"} <= jobs
+    for name in ("new_month_sensor", "drift_sensor", "replaced_month_sensor"):
         sensor = built.resolve_sensor_def(name)
         assert sensor.job_name in jobs
     checks = {key.name for key in graph.asset_check_keys}

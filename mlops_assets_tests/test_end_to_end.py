@@ -191,5 +191,6 @@ def test_new_month_sensor_requests_new_and_redelivered_months_only(cycle, home, 
     assert isinstance(new_month_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing": landing})), SkipReason)
     half = Path(landing.path) / "2024-03"
     half.mkdir()
-    (half / "users.csv").write_text("user_id\n")  # half-copied month: not ready
-    assert isinstance(new_month_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing": landing})), SkipReason)
+    (half / "users.csv").write_text("user_id\n")  # half-copied month: not ready, named, not requested yet
+    waiting = new_month_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing": landing}))
+    assert not waiting.run_requests and "incomplete: 2024-03 (missing subscriptions.csv" in waiting.skip_reason.skip_message

@@ -8,18 +8,26 @@ from pathlib import Path
 import pandas as pd
 from dagster import ConfigurableResource
 
+DEFAULT_INCOMPLETE_GRACE_SECONDS = 300.0
+
 
 class LandingArea(ConfigurableResource):
     path: str
     # Every imported delivery is copied here (`<month>/<fingerprint>/`), so a later delivery
     # that overwrites the landing folder never loses the files a snapshot was built from.
     archive_path: str
+    # A month folder missing some of the six files is imported anyway (and fails, naming the
+    # missing files) once it has not changed for this long: it never waits silently.
+    incomplete_grace_seconds: float = DEFAULT_INCOMPLETE_GRACE_SECONDS
+
+    def scan(self):
+        """Ready months, incomplete months and folders whose name is no month (`LandingScan`)."""
+        from mlops_assets.landing_files import scan_landing
+
+        return scan_landing(Path(self.path))
 
     def ready_months(self) -> dict[str, Path]:
-        from mlops_assets.importer import ready_months
-
-        root = Path(self.path)
-        return ready_months(root) if root.exists() else {}
+        return self.scan().ready
 
     def month_folder(self, month_key: str) -> Path:
         """The folder for a month: `YYYY-MM`, or `YYYY-MM-DD` named by its last day."""
@@ -44,13 +52,15 @@ class LandingArea(ConfigurableResource):
     def archive(self, month_key: str, fingerprint: str) -> Path:
         """Copy the month's six files aside, once per distinct content."""
         from mlops_assets.domain.schema import REQUIRED_FILES
+        from mlops_assets.landing_files import copy_aside_then_rename
 
         target = Path(self.archive_path) / month_key / fingerprint[:16]
-        if not target.exists():
-            staging = target.with_name(f".{target.name}.partial")
-            shutil.rmtree(staging, ignore_errors=True)
+
+        def copy_files(staging: Path) -> None:
             staging.mkdir(parents=True)
             for name in REQUIRED_FILES:
                 shutil.copy2(self.month_folder(month_key) / name, staging / name)
-            staging.rename(target)
+
+        if not target.exists():
+            copy_aside_then_rename(target, copy_files)
         return target
