@@ -224,7 +224,7 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
 
 @sensor(
     job=drift_report_job,
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Watches monthly_snapshot materializations; when one replaced its month "
     "(replace_existing), it requests the drift reports that compare that month again: its own (unless "

@@ -52,12 +52,12 @@ def test_runs_belong_to_the_code_location(demo, instance):
 
 def test_sensor_cursors_and_ticks_are_the_demos(demo, instance):
     states = sensor_states(instance)
-    assert sorted(states) == ["drift_sensor", "new_month_sensor"]
+    assert sorted(states) == ["drift_sensor", "new_month_sensor", "replaced_month_sensor"]
     runs = instance.get_runs()
     last_end = max(record.end_time for record in instance.get_run_records())
 
     landing = build_definitions(demo["home"], environ={}).resources["landing"]
-    seen = json.loads(states["new_month_sensor"].sensor_instigator_data.cursor)
+    seen = json.loads(states["new_month_sensor"].sensor_instigator_data.cursor)["fingerprints"]
     assert seen == {month: landing.fingerprint(month) for month in demo["months"]}
     newest_report = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey("drift_report")), limit=1).records[0]
     assert states["drift_sensor"].sensor_instigator_data.cursor == str(newest_report.storage_id)
