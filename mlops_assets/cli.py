@@ -48,7 +48,7 @@ def tick(defs, sensor_name: str, instance, cursor: str | None, log_level: str = 
     return result.cursor if result.cursor is not None else context.cursor, outcomes
 
 
-SENSORS_IN_ORDER = ("new_month_sensor", "drift_sensor")
+SENSORS_IN_ORDER = ("new_month_sensor", "drift_sensor", "performance_sensor")
 
 
 def deliver(month_folder: Path, landing: Path) -> Path:

@@ -9,7 +9,7 @@ from mlops_assets.partitions import monthly_partitions
 # same month never race on the production alias.
 CYCLE_TAG = {"mlops_assets/cycle": "monthly"}
 
-INGEST_ASSETS = ["monthly_snapshot", "drift_report"]
+INGEST_ASSETS = ["monthly_snapshot", "drift_report", "production_performance"]
 RETRAINING_ASSETS = ["training_dataset", "candidate_model", "production_metrics", "promotion_decision"]
 
 ingest_month_job = define_asset_job(
@@ -17,7 +17,7 @@ ingest_month_job = define_asset_job(
     selection=AssetSelection.assets(*INGEST_ASSETS),
     partitions_def=monthly_partitions,
     tags=CYCLE_TAG,
-    description="A new month: snapshot (and Feast offline tables) and its drift report.",
+    description="A new month: snapshot (and Feast offline tables), its drift report, and production scored on its labelled validation users.",
 )
 retraining_job = define_asset_job(
     "retraining_job",

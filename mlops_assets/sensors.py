@@ -1,4 +1,5 @@
-"""Sensors: a new month folder starts the cycle; a drift report over threshold retrains."""
+"""Sensors: a new month folder starts the cycle; a drift report over threshold, or production's AUC
+dropping since its promotion, retrains (once per ingest of a month, whichever asked)."""
 
 
 import json
@@ -6,15 +7,19 @@ import json
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
+    DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     sensor,
 )
 
+from mlops_assets.assets.performance import PRODUCTION_PERFORMANCE, verdict_from_metadata
 from mlops_assets.domain.drift import RETRAINING_TRIGGERED
+from mlops_assets.domain.performance import performance_line
 from mlops_assets.domain.months import next_month_key
 from mlops_assets.jobs import ingest_month_job, retraining_job
 from mlops_assets.partitions import monthly_partitions
@@ -23,6 +28,10 @@ from mlops_assets.resources import LandingArea, RetrainingPolicy
 DRIFT_REPORT = AssetKey("drift_report")
 MONTHLY_SNAPSHOT = AssetKey("monthly_snapshot")
 _BATCH = 100
+# Both retraining sensors tag the run they request with the ingest run whose monitors asked for
+# it; each looks for the other's request before making its own (see _retraining_requested_by).
+INGEST_RUN_TAG = "mlops_assets/ingest_run"
+SENSOR_NAME_TAG = "dagster/sensor_name"
 
 
 @sensor(
@@ -92,10 +101,7 @@ def _metadata_value(materialization, key):
     "the first, with no reference) it requests the retraining assets for that month, once per report.",
 )
 def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
-    after = int(context.cursor) if context.cursor else None
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=DRIFT_REPORT, after_storage_id=after), limit=_BATCH, ascending=True
-    ).records
+    records = _materializations_after_cursor(context, DRIFT_REPORT)
     if not records:
         return SkipReason("no new drift report")
     requests = []
@@ -112,12 +118,77 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
         share = "None" if drift_share is None else f"{drift_share:.4f}"
         context.log.info(f"[Evidently] report_html={html} report_json={json_path} drift_share={share} -> {action}")
         if action == RETRAINING_TRIGGERED:
-            requests.append(
-                RunRequest(
-                    # One retraining per report: the report's run and month identify it.
-                    run_key=f"retrain:{month}:{record.run_id}",
-                    partition_key=month,
-                    tags={"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share},
-                )
-            )
+            # One retraining per report: the report's run and month identify it.
+            tags = {"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share}
+            requests += _retraining_request(context, "performance_sensor", month, record.run_id, tags)
+    return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
+
+
+def _materializations_after_cursor(context: SensorEvaluationContext, asset_key: AssetKey):
+    after = int(context.cursor) if context.cursor else None
+    return context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, after_storage_id=after), limit=_BATCH, ascending=True
+    ).records
+
+
+def _retraining_request(
+    context: SensorEvaluationContext, other_sensor: str, month: str, ingest_run_id: str, tags: dict
+) -> list[RunRequest]:
+    """The month's retraining, keyed by the ingest run whose monitor asked for it (both sensors
+    use the same key), unless `other_sensor` already requested it for that ingest run."""
+    already = _retraining_requested_by(context.instance, other_sensor, ingest_run_id)
+    if already:
+        context.log.info(
+            f"month {month}: the retraining for ingest run {ingest_run_id[:8]} was already requested by "
+            f"{other_sensor} (run {already[:8]}); not requested again"
+        )
+        return []
+    return [
+        RunRequest(
+            run_key=f"retrain:{month}:{ingest_run_id}",
+            partition_key=month,
+            tags=tags | {INGEST_RUN_TAG: ingest_run_id},
+        )
+    ]
+
+
+def _retraining_requested_by(instance: DagsterInstance, sensor_name: str, ingest_run_id: str) -> str | None:
+    """The retraining run `sensor_name` already requested for this ingest run, if any.
+
+    Dagster dedupes run keys per sensor only, so drift and performance, both measured in the same
+    ingest run, would otherwise each request a retraining of the month. The daemon evaluates
+    sensors one after another (no `use_threads` in the instance settings) and creates a tick's runs
+    before the next sensor is evaluated, so whichever sensor sees its trigger first requests the
+    one retraining and the other finds it here (queued, running or done). A sensor's own earlier
+    request is not looked for: evaluated again, it repeats its run key and the daemon dedupes it."""
+    runs = instance.get_run_records(
+        RunsFilter(job_name=retraining_job.name, tags={INGEST_RUN_TAG: ingest_run_id, SENSOR_NAME_TAG: sensor_name}), limit=1
+    )
+    return runs[0].dagster_run.run_id if runs else None
+
+
+@sensor(
+    job=retraining_job,
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Watches production_performance materializations; when production's AUC on a month's labelled "
+    "validation users dropped by more than the threshold since its promotion, it requests the retraining assets "
+    "for that month, even without feature drift; once per ingest run, shared with drift_sensor.",
+)
+def performance_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
+    records = _materializations_after_cursor(context, AssetKey(PRODUCTION_PERFORMANCE))
+    if not records:
+        return SkipReason("no new production_performance")
+    requests = []
+    for record in records:
+        materialization = record.asset_materialization
+        month = materialization.partition
+        metadata = {key: value.value for key, value in materialization.metadata.items()}
+        verdict = verdict_from_metadata(month, metadata, policy)
+        version = metadata.get("production_version")
+        context.log.info(performance_line(month, version, verdict))
+        if verdict.triggered:
+            drop = "None" if verdict.drop is None else f"{verdict.drop:.4f}"
+            tags = {"mlops_assets/performance_run": record.run_id, "mlops_assets/performance_drop": drop}
+            requests += _retraining_request(context, "drift_sensor", month, record.run_id, tags)
     return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
