@@ -1,8 +1,9 @@
 """Jobs: what the sensors request, and the whole month in one run."""
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job, job
 
 from mlops_assets.partitions import monthly_partitions
+from mlops_assets.rollback import rollback_production
 
 # Every run of the cycle carries this tag; the instance limits it to one run at a time
 # (dagster.yaml: tag_concurrency_limits), so queued months run in order and two runs of the
@@ -33,4 +34,15 @@ monthly_cycle_job = define_asset_job(
     tags=CYCLE_TAG,
     description="The whole month in one run, whatever the drift: ingest, drift, retrain, decide.",
 )
-ALL_JOBS = [ingest_month_job, retraining_job, monthly_cycle_job]
+
+
+@job(
+    tags=CYCLE_TAG,
+    description="Put production back on an earlier version that cleared delta (it must load and re-score its "
+    "logged val_auc); recorded as the month's promotion_decision (decision rolled_back).",
+)
+def rollback_job():
+    rollback_production()
+
+
+ALL_JOBS = [ingest_month_job, retraining_job, monthly_cycle_job, rollback_job]
