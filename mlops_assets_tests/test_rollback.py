@@ -13,6 +13,7 @@ import pytest
 from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter
 
 from mlops_assets.cli import play_months, status_rows
+from mlops_assets.definitions import build_definitions
 from mlops_assets.rollback import run_rollback
 from mlops_assets_tests.faults.platform import Platform
 
@@ -127,3 +128,9 @@ def test_the_next_month_compares_against_the_rolled_back_model(platform):
     assert record["production_version_before"] == "1"
     assert record["production_auc"] == pytest.approx(production["production_auc"])
     assert record["decision"] == "promoted" and platform.production_version() == record["candidate_version"]
+
+
+def test_rollback_job_decides_in_the_production_alias_pool_and_queues_with_the_cycle(tmp_path):
+    job = build_definitions(tmp_path, environ={}).resolve_job_def("rollback_job")
+    assert job.graph.node_named("rollback_production").definition.pool == "production_alias"
+    assert job.tags["mlops_assets/cycle"] == "monthly"
