@@ -7,6 +7,7 @@ import json
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
+    DagsterEventType,
     DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
@@ -108,11 +109,7 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
     for record in records:
         materialization = record.asset_materialization
         month = materialization.partition
-        drift_share = _metadata_value(materialization, "drift_share")
-        if drift_share is not None and drift_share != drift_share:  # NaN: no reference
-            drift_share = None
-        has_reference = bool(_metadata_value(materialization, "has_reference"))
-        action = policy.action(drift_share, has_reference)
+        action, drift_share = _drift_action(materialization, policy)
         html = _metadata_value(materialization, "report_html")
         json_path = _metadata_value(materialization, "report_json")
         share = "None" if drift_share is None else f"{drift_share:.4f}"
@@ -122,6 +119,26 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
             tags = {"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share}
             requests += _retraining_request(context, "performance_sensor", month, record.run_id, tags)
     return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
+
+
+def _drift_action(materialization, policy: RetrainingPolicy) -> tuple[str, float | None]:
+    """What a drift report asks for under the sensor's policy, and its drift share."""
+    drift_share = _metadata_value(materialization, "drift_share")
+    if drift_share is not None and drift_share != drift_share:  # NaN: no reference
+        drift_share = None
+    has_reference = bool(_metadata_value(materialization, "has_reference"))
+    return policy.action(drift_share, has_reference), drift_share
+
+
+def _drift_asks_in_run(instance: DagsterInstance, run_id: str, policy: RetrainingPolicy) -> bool | None:
+    """Whether the drift report of this ingest run asks for retraining; None while the run is still
+    going and its drift report is not in yet (a run that ended without one: False)."""
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        if materialization is not None and materialization.asset_key == DRIFT_REPORT:
+            return _drift_action(materialization, policy)[0] == RETRAINING_TRIGGERED
+    run = instance.get_run_by_id(run_id)
+    return False if run is None or run.is_finished else None
 
 
 def _materializations_after_cursor(context: SensorEvaluationContext, asset_key: AssetKey):
@@ -156,11 +173,13 @@ def _retraining_requested_by(instance: DagsterInstance, sensor_name: str, ingest
     """The retraining run `sensor_name` already requested for this ingest run, if any.
 
     Dagster dedupes run keys per sensor only, so drift and performance, both measured in the same
-    ingest run, would otherwise each request a retraining of the month. The daemon evaluates
-    sensors one after another (no `use_threads` in the instance settings) and creates a tick's runs
-    before the next sensor is evaluated, so whichever sensor sees its trigger first requests the
-    one retraining and the other finds it here (queued, running or done). A sensor's own earlier
-    request is not looked for: evaluated again, it repeats its run key and the daemon dedupes it."""
+    ingest run, could otherwise each request a retraining of the month. performance_sensor leaves a
+    month that drift asks for to drift_sensor; this is the safety net for what that cannot see (a
+    drift policy changed between the two ticks, say). The daemon evaluates sensors one after
+    another (no `use_threads` in the instance settings) and creates a tick's runs before it
+    evaluates the next sensor, so a request made by one is found here by the other (queued,
+    running or done). A sensor's own earlier request is not looked for: evaluated again, it
+    repeats its run key and the daemon dedupes it."""
     runs = instance.get_run_records(
         RunsFilter(job_name=retraining_job.name, tags={INGEST_RUN_TAG: ingest_run_id, SENSOR_NAME_TAG: sensor_name}), limit=1
     )
@@ -179,16 +198,29 @@ def performance_sensor(context: SensorEvaluationContext, policy: RetrainingPolic
     records = _materializations_after_cursor(context, AssetKey(PRODUCTION_PERFORMANCE))
     if not records:
         return SkipReason("no new production_performance")
-    requests = []
+    requests, cursor = [], context.cursor
     for record in records:
         materialization = record.asset_materialization
         month = materialization.partition
         metadata = {key: value.value for key, value in materialization.metadata.items()}
         verdict = verdict_from_metadata(month, metadata, policy)
-        version = metadata.get("production_version")
-        context.log.info(performance_line(month, version, verdict))
-        if verdict.triggered:
-            drop = "None" if verdict.drop is None else f"{verdict.drop:.4f}"
-            tags = {"mlops_assets/performance_run": record.run_id, "mlops_assets/performance_drop": drop}
-            requests += _retraining_request(context, "drift_sensor", month, record.run_id, tags)
-    return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
+        # When the drift report of the same ingest run asks too, the month's one retraining is
+        # drift_sensor's to request: which sensor requests it never depends on the order the
+        # daemon happens to evaluate them in (it shuffles them).
+        drift_asks = _drift_asks_in_run(context.instance, record.run_id, policy) if verdict.triggered else False
+        if drift_asks is None:
+            context.log.info(f"month {month}: ingest run {record.run_id[:8]} has no drift report yet; deciding on the next tick")
+            break
+        context.log.info(performance_line(month, metadata.get("production_version"), verdict))
+        cursor = str(record.storage_id)
+        if not verdict.triggered:
+            continue
+        if drift_asks:
+            context.log.info(f"month {month}: the drift report of ingest run {record.run_id[:8]} asks too; drift_sensor requests the one retraining")
+            continue
+        drop = "None" if verdict.drop is None else f"{verdict.drop:.4f}"
+        tags = {"mlops_assets/performance_run": record.run_id, "mlops_assets/performance_drop": drop}
+        requests += _retraining_request(context, "drift_sensor", month, record.run_id, tags)
+    if cursor == context.cursor:
+        return SkipReason("production_performance waits for its ingest run's drift report")
+    return SensorResult(run_requests=requests, cursor=cursor)

@@ -127,16 +127,16 @@ def test_performance_scores_production_exactly_as_the_retraining_does(cycle, ins
 
 
 @pytest.mark.slow
-def test_performance_sensor_requests_once_per_ingest_run_and_defers_to_drift(cycle, instance, defs, capfd):
+def test_performance_sensor_requests_once_per_ingest_run_and_leaves_months_drift_asks_for_to_drift(cycle, instance, defs, capfd):
     policy = defs.resources["policy"]
     capfd.readouterr()
     first = performance_sensor(build_sensor_context(instance=instance, resources={"policy": policy}))
     logged = capfd.readouterr().err  # the sensor context logs to Dagster's console logger
-    # 2024-02's retraining was already requested by drift_sensor for the same ingest run.
+    # 2024-02's drift report (same ingest run) asks too: that retraining is drift_sensor's.
     assert [r.partition_key for r in first.run_requests] == ["2024-03"]
     ingest_run = records.latest_materialization(instance, "production_performance", "2024-03").run_id
     assert first.run_requests[0].run_key == f"retrain:2024-03:{ingest_run}"
-    assert "month 2024-02: the retraining for ingest run" in logged and "already requested by drift_sensor" in logged
+    assert "month 2024-02: the drift report of ingest run" in logged and "drift_sensor requests the one retraining" in logged
     assert "[PERFORMANCE] month=2024-03 prod_v=2 auc_at_promotion=" in logged
     assert "-> RETRAINING_TRIGGERED" in logged
     again = performance_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"policy": policy}))
@@ -157,3 +157,19 @@ def test_the_drop_threshold_comes_from_the_environment(tmp_path):
     built = build_definitions(tmp_path, environ={"MLOPS_PERFORMANCE_DROP_THRESHOLD": "0.05"})
     assert built.resources["policy"].performance_drop_threshold == 0.05
     assert build_definitions(tmp_path, environ={}).resources["policy"].performance_drop_threshold == 0.03
+
+
+def test_performance_sensor_waits_for_a_running_ingest_runs_drift_report():
+    # Mid-run, production_performance can be in before drift_report: the sensor cannot yet know
+    # whether the month is drift_sensor's to request, so it waits; a run that ended without a
+    # drift report (its drift report failed) leaves the month to the performance trigger.
+    from dagster import DagsterRun, DagsterRunStatus
+
+    from mlops_assets.sensors import _drift_asks_in_run
+
+    with instance_for_test() as instance:
+        run = instance.add_run(DagsterRun(job_name="ingest_month_job", run_id="0" * 36, status=DagsterRunStatus.STARTED))
+        assert _drift_asks_in_run(instance, run.run_id, RetrainingPolicy()) is None
+        instance.report_run_failed(run)
+        assert _drift_asks_in_run(instance, run.run_id, RetrainingPolicy()) is False
+
