@@ -1,8 +1,9 @@
 """`mlops-assets demo | status | generate | init | rollback`: the project's front door on the command line.
 
 The demo plays the production flow month by month on the embedded defaults: it drops each month's
-folder into the landing area, evaluates the real `new_month_sensor` and `drift_sensor` against the
-real Dagster instance, and runs exactly the runs they request (in-process, in order).
+folder into the landing area, evaluates the real `new_month_sensor`, `drift_sensor` and
+`performance_sensor` against the real Dagster instance, and runs exactly the runs they request
+(in-process, in order).
 """
 
 from __future__ import annotations

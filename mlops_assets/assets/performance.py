@@ -58,15 +58,13 @@ def production_performance(
     inputs = {"has_production": production is not None, "month": month, "production_month": production_month}
 
     validation = pd.DataFrame()
-    auc_now, note = None, None
-    early = policy.performance(auc_at_promotion, None, **inputs)
-    # Score only when the answer depends on it (not without production, not on the month that
-    # trained production or an older one).
-    must_score = production is not None and not (production_month and production_month >= month)
-    measurable = True
-    if must_score:
+    auc_now, note, measurable = None, None, True
+    # Score only when the answer depends on it: there is a production model, trained on an
+    # earlier month (the rule takes no action otherwise, whatever it would score).
+    if production is not None and not (production_month and production_month >= month):
         validation = labelled_dataset(monthly_snapshot, month, feature_store, only_split=VALIDATION)
-        measurable = len(validation) > 0 and validation[LABEL].nunique() == 2
+        classes = validation[LABEL].nunique() if len(validation) else 0
+        measurable = classes == 2
         if measurable:
             # Loading errors (registry down) fail the run; a model that loads but cannot score
             # these rows is broken, which asks for retraining.
@@ -76,8 +74,8 @@ def production_performance(
             except Exception as exc:  # noqa: BLE001 - a model that raises on valid rows is broken
                 note = f"production model failed to score: {type(exc).__name__}: {exc}"
         else:
-            note = f"{len(validation)} labelled validation users, {validation[LABEL].nunique() if len(validation) else 0} class(es)"
-    verdict = policy.performance(auc_at_promotion, auc_now, measurable=measurable, **inputs) if must_score else early
+            note = f"{len(validation)} labelled validation users, {classes} class(es)"
+    verdict = policy.performance(auc_at_promotion, auc_now, measurable=measurable, **inputs)
     reason = verdict.reason + (f" ({note})" if note else "")
     context.log.info(performance_line(month, version, verdict) + f" ({reason})")
 

@@ -117,6 +117,7 @@ def promotion_decision(
         f"[SUMMARY] as_of={as_of_for(month).isoformat()} cand_v={candidate_version} cand_auc={_fmt(decision.candidate_auc)} "
         f"prod_v={before_version} prod_auc={_fmt(decision.production_auc)} -> {decision.outcome}"
     )
+    trigger = retraining_trigger_record(context.instance, month, drift_report)
     record = {
         "month": month,
         "as_of": as_of_for(month).isoformat(),
@@ -133,7 +134,7 @@ def promotion_decision(
         "drift_share": drift_report.get("drift_share"),
         "drift_action": drift_report.get("action"),
         # What asked for this retraining (drift / performance / both / manual), with the numbers.
-        "retraining_trigger": (trigger := retraining_trigger_record(context.instance, month, drift_report))["trigger"],
+        "retraining_trigger": trigger["trigger"],
         "retraining_trigger_detail": trigger,
         "requested_by": context.run.tags.get("dagster/sensor_name", "manual"),
         "validation_rows": len(validation),
