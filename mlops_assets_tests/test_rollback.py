@@ -77,6 +77,21 @@ def test_a_version_that_does_not_load_is_refused(platform):
     assert not any(key.startswith("rollback.") for key in platform.registry.version_tags("1"))
 
 
+def test_a_version_that_does_not_re_score_its_logged_auc_is_refused(platform):
+    client = platform.registry.client()
+    run_id = client.get_model_version(platform.registry.model_name, "1").run_id
+    logged = client.get_run(run_id).data.metrics["val_auc"]
+    client.log_metric(run_id, "val_auc", logged - 0.05)  # the run now claims another AUC
+    try:
+        record, refused = run_rollback(platform.defs, platform.instance, "1", "the metric lies")
+    finally:
+        client.log_metric(run_id, "val_auc", logged)
+    assert record is None
+    assert f"v1 scores AUC {logged:.6f} on 2024-01's" in refused and f"not the {logged - 0.05:.6f} it logged" in refused
+    assert platform.production_version() == "2"
+    assert client.get_run(run_id).data.metrics["val_auc"] == logged
+
+
 def test_rollback_from_the_command_line_moves_production_and_is_recorded(platform):
     env = os.environ | {"MLOPS_HOME": str(platform.home), "DAGSTER_HOME": str(platform.instance_dir)}
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLOPS_FEAST_REPO", "MLOPS_STORAGE_DIR", "MLOPS_LANDING_DIR"):
