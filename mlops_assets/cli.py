@@ -1,4 +1,4 @@
-"""`mlops-assets demo | status | deliver | generate | init`: the project's front door on the command line.
+"""`mlops-assets demo | status | deliver | generate | init | rollback`: the project's front door on the command line.
 
 The demo (`mlops_assets/demo.py`) delivers generated months into the landing area and lets the real
 `dagster-daemon` run them. `tick`/`play_months` below evaluate the sensors in-process and obey
@@ -48,7 +48,7 @@ def tick(defs, sensor_name: str, instance, cursor: str | None, log_level: str = 
     return result.cursor if result.cursor is not None else context.cursor, outcomes
 
 
-SENSORS_IN_ORDER = ("new_month_sensor", "drift_sensor")
+SENSORS_IN_ORDER = ("new_month_sensor", "drift_sensor", "performance_sensor")
 
 
 def deliver(month_folder: Path, landing: Path) -> Path:
@@ -60,10 +60,13 @@ def deliver(month_folder: Path, landing: Path) -> Path:
     return deliver_month(month_folder, landing, month_key_from_folder_name(month_folder.name), replace=True).target
 
 
-def play_months(defs, instance, folders, on_run=None) -> list[tuple[str, str, RunOutcome]]:
-    """Deliver each month in turn and obey both sensors after each, as the daemon would."""
+def play_months(defs, instance, folders, on_run=None, cursors=None) -> list[tuple[str, str, RunOutcome]]:
+    """Deliver each month in turn and obey the sensors after each, as the daemon would. Pass the
+    same `cursors` dict to a later call to go on where the previous one stopped."""
     landing = Path(defs.resources["landing"].path)
-    cursors: dict[str, str | None] = dict.fromkeys(SENSORS_IN_ORDER)
+    cursors = dict.fromkeys(SENSORS_IN_ORDER) if cursors is None else cursors
+    for sensor_name in SENSORS_IN_ORDER:
+        cursors.setdefault(sensor_name, None)
     runs = []
     for folder in folders:
         deliver(folder, landing)
@@ -216,6 +219,22 @@ def cmd_deliver(args) -> int:
     return 0
 
 
+def cmd_rollback(args) -> int:
+    from mlops_assets.definitions import build_definitions
+    from mlops_assets.instance import get_instance
+    from mlops_assets.rollback import run_rollback
+
+    home = home_dir()
+    defs = build_definitions(home)
+    record, refused = run_rollback(defs, get_instance(home), args.to, args.reason, args.month)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 1
+    print(record["reason"])
+    print(production_line(defs))
+    return 0
+
+
 def cmd_init(args) -> int:
     from mlops_assets.instance import ensure_dagster_home
 
@@ -253,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     deliver_parser.add_argument("--replace", action="store_true", help="replace a landing folder holding other content")
     deliver_parser.set_defaults(func=cmd_deliver)
     sub.add_parser("init", help="create the embedded Dagster instance folder").set_defaults(func=cmd_init)
+    rollback = sub.add_parser("rollback", help="put production back on an earlier version that cleared delta")
+    rollback.add_argument("--to", required=True, metavar="VERSION", help="registered model version, e.g. 2")
+    rollback.add_argument("--reason", required=True, help="why (recorded in the decision record and on the versions)")
+    rollback.add_argument("--month", default=None, help="month to record it in (default: the latest month with a decision)")
+    rollback.set_defaults(func=cmd_rollback)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -15,10 +15,11 @@ from dagster import Definitions, FilesystemIOManager, in_process_executor
 
 from mlops_assets.assets import ALL_ASSETS
 from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD
+from mlops_assets.domain.performance import DEFAULT_PERFORMANCE_DROP_THRESHOLD
 from mlops_assets.jobs import ALL_JOBS
 from mlops_assets.resources.landing import DEFAULT_INCOMPLETE_GRACE_SECONDS
 from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy
-from mlops_assets.sensors import drift_sensor, new_month_sensor, replaced_month_sensor
+from mlops_assets.sensors import drift_sensor, new_month_sensor, performance_sensor, replaced_month_sensor
 from mlops_assets.settings import home_dir, sqlite_uri
 
 
@@ -31,6 +32,7 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
     tracking_uri = env.get("MLFLOW_TRACKING_URI") or sqlite_uri(home / "mlflow" / "mlflow.db")
     threshold = env.get("MLOPS_DRIFT_THRESHOLD")
     grace = env.get("MLOPS_INCOMPLETE_GRACE_SECONDS")
+    drop_threshold = env.get("MLOPS_PERFORMANCE_DROP_THRESHOLD")
     return {
         "io_manager": FilesystemIOManager(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
         "landing": LandingArea(
@@ -48,7 +50,10 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
             production_alias=env.get("MLOPS_PRODUCTION_ALIAS") or "production",
         ),
         "reports": ReportStore(path=path("MLOPS_REPORTS_DIR", home / "reports")),
-        "policy": RetrainingPolicy(drift_threshold=float(threshold) if threshold else DEFAULT_DRIFT_THRESHOLD),
+        "policy": RetrainingPolicy(
+            drift_threshold=float(threshold) if threshold else DEFAULT_DRIFT_THRESHOLD,
+            performance_drop_threshold=float(drop_threshold) if drop_threshold else DEFAULT_PERFORMANCE_DROP_THRESHOLD,
+        ),
     }
 
 
@@ -56,7 +61,7 @@ def build_definitions(home: Path | None = None, environ: Mapping[str, str] | Non
     return Definitions(
         assets=ALL_ASSETS,
         jobs=ALL_JOBS,
-        sensors=[new_month_sensor, drift_sensor, replaced_month_sensor],
+        sensors=[new_month_sensor, drift_sensor, performance_sensor, replaced_month_sensor],
         resources=build_resources(Path(home) if home else home_dir(), environ),
         # In-process: the multiprocess executor re-imports the code location for every step
         # (6 trivial steps took 24 s against 4.8 s in-process).

@@ -14,6 +14,9 @@ Month kinds:
   covariate_drift  several features shift by ~0.2-0.55 std (for good); the concept stays
   concept_drift    the relation between features and churn changes; of the features only the
                    fee moves (a price cut answering a competitor), so drift monitoring notices
+  silent_concept_drift
+                   the same change of concept with nothing to announce it: no feature moves
+                   (drift monitoring sees a quiet month), only the labels tell
 
 Everything is vectorised numpy driven by one `numpy.random.default_rng(seed)`, so the same
 arguments give byte-identical files.
@@ -31,7 +34,7 @@ import pandas as pd
 
 from mlops_assets.domain import months, schema
 
-MONTH_KINDS = ("baseline", "quiet", "covariate_drift", "concept_drift")
+MONTH_KINDS = ("baseline", "quiet", "covariate_drift", "concept_drift", "silent_concept_drift")
 DEMO_SCENARIO = ("baseline", "quiet", "concept_drift", "covariate_drift")
 CONCEPTS = ("A", "B")
 
@@ -428,6 +431,10 @@ def generate_month_frames(
         elif kind == "concept_drift":
             concept = CONCEPTS[(CONCEPTS.index(concept) + 1) % len(CONCEPTS)]
             _answer_competitor(population)
+        elif kind == "silent_concept_drift":
+            # What drives churn changes and nothing else does: this month's features are drawn
+            # exactly as in a quiet month, only its labels follow the new concept.
+            concept = CONCEPTS[(CONCEPTS.index(concept) + 1) % len(CONCEPTS)]
         elif kind == "covariate_drift":
             _shift_covariates(population, rng)
         _pay(population)

@@ -1,15 +1,16 @@
 """Jobs: what the sensors request, and the whole month in one run."""
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, define_asset_job, job
 
 from mlops_assets.partitions import monthly_partitions
+from mlops_assets.rollback import rollback_production
 
 # Every run of the cycle carries this tag; the instance limits it to one run at a time
 # (dagster.yaml: tag_concurrency_limits), so queued months run in order and two runs of the
 # same month never race on the production alias.
 CYCLE_TAG = {"mlops_assets/cycle": "monthly"}
 
-INGEST_ASSETS = ["monthly_snapshot", "drift_report"]
+INGEST_ASSETS = ["monthly_snapshot", "drift_report", "production_performance"]
 RETRAINING_ASSETS = ["training_dataset", "candidate_model", "production_metrics", "promotion_decision"]
 
 ingest_month_job = define_asset_job(
@@ -17,7 +18,7 @@ ingest_month_job = define_asset_job(
     selection=AssetSelection.assets(*INGEST_ASSETS),
     partitions_def=monthly_partitions,
     tags=CYCLE_TAG,
-    description="A new month: snapshot (and Feast offline tables) and its drift report.",
+    description="A new month: snapshot (and Feast offline tables), its drift report, and production scored on its labelled validation users.",
 )
 retraining_job = define_asset_job(
     "retraining_job",
@@ -41,4 +42,15 @@ drift_report_job = define_asset_job(
     tags=CYCLE_TAG,
     description="The month's drift report again, against the snapshots as they are now (after a replaced month).",
 )
-ALL_JOBS = [ingest_month_job, retraining_job, monthly_cycle_job, drift_report_job]
+
+
+@job(
+    tags=CYCLE_TAG,
+    description="Put production back on an earlier version that cleared delta (it must load and re-score its "
+    "logged val_auc); recorded as the month's promotion_decision (decision rolled_back).",
+)
+def rollback_job():
+    rollback_production()
+
+
+ALL_JOBS = [ingest_month_job, retraining_job, monthly_cycle_job, drift_report_job, rollback_job]

@@ -1,4 +1,5 @@
-"""Sensors: a new month folder starts the cycle; a drift report over threshold retrains; a replaced
+"""Sensors: a new month folder starts the cycle; a drift report over threshold, or production's AUC
+dropping since its promotion, retrains (once per ingest of a month, whichever asked); a replaced
 month makes the drift reports that used it again."""
 
 
@@ -9,15 +10,20 @@ from dataclasses import asdict, dataclass, field
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     sensor,
 )
 
+from mlops_assets.assets.performance import PRODUCTION_PERFORMANCE, verdict_from_metadata
 from mlops_assets.domain.drift import NO_ACTION, RETRAINING_TRIGGERED
+from mlops_assets.domain.performance import performance_line
 from mlops_assets.domain.months import next_month_key
 from mlops_assets.jobs import drift_report_job, ingest_month_job, retraining_job
 from mlops_assets.landing_files import not_a_month_message
@@ -35,6 +41,10 @@ DRIFT_REPORT = AssetKey("drift_report")
 MONTHLY_SNAPSHOT = AssetKey("monthly_snapshot")
 INCOMPLETE_TAG = "mlops_assets/incomplete_landing"
 _BATCH = 100
+# Both retraining sensors tag the run they request with the ingest run whose monitors asked for
+# it; each looks for the other's request before making its own (see _retraining_requested_by).
+INGEST_RUN_TAG = "mlops_assets/ingest_run"
+SENSOR_NAME_TAG = "dagster/sensor_name"
 
 
 @dataclass
@@ -180,21 +190,14 @@ def _metadata_value(materialization, key):
     "A report made again because a month was replaced never retrains: decisions stay as they were.",
 )
 def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
-    after = int(context.cursor) if context.cursor else None
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=DRIFT_REPORT, after_storage_id=after), limit=_BATCH, ascending=True
-    ).records
+    records = _materializations_after_cursor(context, DRIFT_REPORT)
     if not records:
         return SkipReason("no new drift report")
     requests = []
     for record in records:
         materialization = record.asset_materialization
         month = materialization.partition
-        drift_share = _metadata_value(materialization, "drift_share")
-        if drift_share is not None and drift_share != drift_share:  # NaN: no reference
-            drift_share = None
-        has_reference = bool(_metadata_value(materialization, "has_reference"))
-        action = policy.action(drift_share, has_reference)
+        action, drift_share = _drift_action(materialization, policy)
         html = _metadata_value(materialization, "report_html")
         json_path = _metadata_value(materialization, "report_json")
         share = "None" if drift_share is None else f"{drift_share:.4f}"
@@ -211,14 +214,9 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
             continue
         context.log.info(f"{line} -> {action}")
         if action == RETRAINING_TRIGGERED:
-            requests.append(
-                RunRequest(
-                    # One retraining per report: the report's run and month identify it.
-                    run_key=f"retrain:{month}:{record.run_id}",
-                    partition_key=month,
-                    tags={"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share},
-                )
-            )
+            # One retraining per report: the report's run and month identify it.
+            tags = {"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share}
+            requests += _retraining_request(context, "performance_sensor", month, record.run_id, tags)
     return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
 
 
@@ -266,3 +264,108 @@ def replaced_month_sensor(context: SensorEvaluationContext):
     if cursor == after:
         return SkipReason("no new monthly_snapshot materialization (or its run is still going)")
     return SensorResult(run_requests=requests, cursor=str(cursor))
+
+
+def _drift_action(materialization, policy: RetrainingPolicy) -> tuple[str, float | None]:
+    """What a drift report asks for under the sensor's policy, and its drift share."""
+    drift_share = _metadata_value(materialization, "drift_share")
+    if drift_share is not None and drift_share != drift_share:  # NaN: no reference
+        drift_share = None
+    has_reference = bool(_metadata_value(materialization, "has_reference"))
+    return policy.action(drift_share, has_reference), drift_share
+
+
+def _drift_asks_in_run(instance: DagsterInstance, run_id: str, policy: RetrainingPolicy) -> bool | None:
+    """Whether the drift report of this ingest run asks for retraining; None while the run is still
+    going and its drift report is not in yet (a run that ended without one: False)."""
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        if materialization is not None and materialization.asset_key == DRIFT_REPORT:
+            return _drift_action(materialization, policy)[0] == RETRAINING_TRIGGERED
+    run = instance.get_run_by_id(run_id)
+    return False if run is None or run.is_finished else None
+
+
+def _materializations_after_cursor(context: SensorEvaluationContext, asset_key: AssetKey):
+    after = int(context.cursor) if context.cursor else None
+    return context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, after_storage_id=after), limit=_BATCH, ascending=True
+    ).records
+
+
+def _retraining_request(
+    context: SensorEvaluationContext, other_sensor: str, month: str, ingest_run_id: str, tags: dict
+) -> list[RunRequest]:
+    """The month's retraining, keyed by the ingest run whose monitor asked for it (both sensors
+    use the same key), unless `other_sensor` already requested it for that ingest run."""
+    already = _retraining_requested_by(context.instance, other_sensor, ingest_run_id)
+    if already:
+        context.log.info(
+            f"month {month}: the retraining for ingest run {ingest_run_id[:8]} was already requested by "
+            f"{other_sensor} (run {already[:8]}); not requested again"
+        )
+        return []
+    return [
+        RunRequest(
+            run_key=f"retrain:{month}:{ingest_run_id}",
+            partition_key=month,
+            tags=tags | {INGEST_RUN_TAG: ingest_run_id},
+        )
+    ]
+
+
+def _retraining_requested_by(instance: DagsterInstance, sensor_name: str, ingest_run_id: str) -> str | None:
+    """The retraining run `sensor_name` already requested for this ingest run, if any.
+
+    Dagster dedupes run keys per sensor only, so drift and performance, both measured in the same
+    ingest run, could otherwise each request a retraining of the month. performance_sensor leaves a
+    month that drift asks for to drift_sensor; this is the safety net for what that cannot see (a
+    drift policy changed between the two ticks, say). The daemon evaluates sensors one after
+    another (no `use_threads` in the instance settings) and creates a tick's runs before it
+    evaluates the next sensor, so a request made by one is found here by the other (queued,
+    running or done). A sensor's own earlier request is not looked for: evaluated again, it
+    repeats its run key and the daemon dedupes it."""
+    runs = instance.get_run_records(
+        RunsFilter(job_name=retraining_job.name, tags={INGEST_RUN_TAG: ingest_run_id, SENSOR_NAME_TAG: sensor_name}), limit=1
+    )
+    return runs[0].dagster_run.run_id if runs else None
+
+
+@sensor(
+    job=retraining_job,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Watches production_performance materializations; when production's AUC on a month's labelled "
+    "validation users dropped by more than the threshold since its promotion, it requests the retraining assets "
+    "for that month, even without feature drift; once per ingest run, shared with drift_sensor.",
+)
+def performance_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
+    records = _materializations_after_cursor(context, AssetKey(PRODUCTION_PERFORMANCE))
+    if not records:
+        return SkipReason("no new production_performance")
+    requests, cursor = [], context.cursor
+    for record in records:
+        materialization = record.asset_materialization
+        month = materialization.partition
+        metadata = {key: value.value for key, value in materialization.metadata.items()}
+        verdict = verdict_from_metadata(month, metadata, policy)
+        # When the drift report of the same ingest run asks too, the month's one retraining is
+        # drift_sensor's to request: which sensor requests it never depends on the order the
+        # daemon happens to evaluate them in (it shuffles them).
+        drift_asks = _drift_asks_in_run(context.instance, record.run_id, policy) if verdict.triggered else False
+        if drift_asks is None:
+            context.log.info(f"month {month}: ingest run {record.run_id[:8]} has no drift report yet; deciding on the next tick")
+            break
+        context.log.info(performance_line(month, metadata.get("production_version"), verdict))
+        cursor = str(record.storage_id)
+        if not verdict.triggered:
+            continue
+        if drift_asks:
+            context.log.info(f"month {month}: the drift report of ingest run {record.run_id[:8]} asks too; drift_sensor requests the one retraining")
+            continue
+        drop = "None" if verdict.drop is None else f"{verdict.drop:.4f}"
+        tags = {"mlops_assets/performance_run": record.run_id, "mlops_assets/performance_drop": drop}
+        requests += _retraining_request(context, "drift_sensor", month, record.run_id, tags)
+    if cursor == context.cursor:
+        return SkipReason("production_performance waits for its ingest run's drift report")
+    return SensorResult(run_requests=requests, cursor=cursor)

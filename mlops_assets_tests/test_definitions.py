@@ -8,7 +8,10 @@ from dagster import AssetKey, Definitions
 
 from mlops_assets.definitions import build_definitions, defs
 
-ASSETS = {"monthly_snapshot", "training_dataset", "candidate_model", "production_metrics", "drift_report", "promotion_decision"}
+ASSETS = {
+    "monthly_snapshot", "training_dataset", "candidate_model", "production_metrics", "drift_report",
+    "production_performance", "promotion_decision",
+}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -18,8 +21,8 @@ def test_definitions_load_and_resolve_everything(tmp_path):
     graph = built.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS
     jobs = {job.name for job in built.resolve_all_job_defs()}
-    assert {"ingest_month_job", "retraining_job", "monthly_cycle_job", "drift_report_job"} <= jobs
-    for name in ("new_month_sensor", "drift_sensor", "replaced_month_sensor"):
+    assert {"ingest_month_job", "retraining_job", "monthly_cycle_job", "drift_report_job", "rollback_job"} <= jobs
+    for name in ("new_month_sensor", "drift_sensor", "performance_sensor", "replaced_month_sensor"):
         sensor = built.resolve_sensor_def(name)
         assert sensor.job_name in jobs
     checks = {key.name for key in graph.asset_check_keys}

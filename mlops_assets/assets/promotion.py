@@ -8,6 +8,7 @@ from dagster import AssetDep, AssetExecutionContext, Config, Failure, MetadataVa
 from pydantic import Field
 
 from mlops_assets.assets.models import rows_fingerprint, validation_rows
+from mlops_assets.assets.performance import retraining_trigger_record
 from mlops_assets.checks import production_invariants, promotion_check_specs
 from mlops_assets.domain.metrics import roc_auc
 from mlops_assets.domain.model import score
@@ -116,6 +117,7 @@ def promotion_decision(
         f"[SUMMARY] as_of={as_of_for(month).isoformat()} cand_v={candidate_version} cand_auc={_fmt(decision.candidate_auc)} "
         f"prod_v={before_version} prod_auc={_fmt(decision.production_auc)} -> {decision.outcome}"
     )
+    trigger = retraining_trigger_record(context.instance, month, drift_report)
     record = {
         "month": month,
         "as_of": as_of_for(month).isoformat(),
@@ -131,6 +133,10 @@ def promotion_decision(
         "production_version_after": after_version,
         "drift_share": drift_report.get("drift_share"),
         "drift_action": drift_report.get("action"),
+        # What asked for this retraining (drift / performance / both / manual), with the numbers.
+        "retraining_trigger": trigger["trigger"],
+        "retraining_trigger_detail": trigger,
+        "requested_by": context.run.tags.get("dagster/sensor_name", "manual"),
         "validation_rows": len(validation),
         "dagster_run_id": context.run.run_id,
         "decided_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -148,6 +154,7 @@ def promotion_decision(
             "delta": decision.delta,
             "cleared_delta": decision.cleared_delta,
             "drift_share": float("nan") if record["drift_share"] is None else record["drift_share"],
+            "retraining_trigger": record["retraining_trigger"],
             "record": MetadataValue.json(record),
             "summary": MetadataValue.md(
                 f"**{decision.outcome}** for {month}: candidate v{candidate_version} AUC {_fmt(decision.candidate_auc)} "

@@ -23,6 +23,24 @@ def entity_rows(snapshot: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFra
     return entities, labelled
 
 
+def labelled_dataset(
+    snapshot: pd.DataFrame, month: str, feature_store: FeastFeatureStore, only_split: str | None = None
+) -> pd.DataFrame:
+    """Feast features of the month's labelled users at as_of, their labels and their split, sorted
+    by user. `only_split` asks Feast for one split's users alone (production_performance scores
+    the validation users exactly as training reads them, without retrieving everyone)."""
+    entities, labels = entity_rows(snapshot, pd.Timestamp(as_of_for(month)))
+    if only_split is not None:
+        entities = entities[assign_split(entities[ENTITY_KEY]) == only_split]
+        if entities.empty:  # no labels yet: nothing to ask Feast for
+            return pd.DataFrame(columns=[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT])
+    features = feature_store.historical_features(entities)
+    dataset = features.merge(labels, on=ENTITY_KEY, how="inner", validate="one_to_one")
+    dataset[LABEL] = dataset[LABEL].astype("int64")
+    dataset[SPLIT] = assign_split(dataset[ENTITY_KEY])
+    return dataset[[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT]].sort_values(ENTITY_KEY).reset_index(drop=True)
+
+
 @asset(
     partitions_def=monthly_partitions,
     group_name="training",
@@ -34,12 +52,7 @@ def entity_rows(snapshot: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFra
 def training_dataset(context: AssetExecutionContext, monthly_snapshot: pd.DataFrame, feature_store: FeastFeatureStore):
     month = context.partition_key
     as_of = pd.Timestamp(as_of_for(month))
-    entities, labels = entity_rows(monthly_snapshot, as_of)
-    features = feature_store.historical_features(entities)
-    dataset = features.merge(labels, on=ENTITY_KEY, how="inner", validate="one_to_one")
-    dataset[LABEL] = dataset[LABEL].astype("int64")
-    dataset[SPLIT] = assign_split(dataset[ENTITY_KEY])
-    dataset = dataset[[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT]].sort_values(ENTITY_KEY).reset_index(drop=True)
+    dataset = labelled_dataset(monthly_snapshot, month, feature_store)
 
     check = training_data_sanity(dataset, month)
     validation = dataset[SPLIT] == VALIDATION
