@@ -2,7 +2,9 @@
 
 The same code runs embedded (one home folder: SQLite, local Feast, files) and as services
 (Postgres-backed Dagster and MLflow): only these resources' configuration, read from environment
-variables with embedded defaults, changes.
+variables with embedded defaults, changes. That configuration is the deployment's, not a run's:
+the resources are bound so that the Launchpad offers none of it as run config
+(`resources/environment.py`); it shows only per-run choices.
 """
 
 from __future__ import annotations
@@ -17,8 +19,17 @@ from mlops_assets.assets import ALL_ASSETS
 from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD
 from mlops_assets.jobs import ALL_JOBS
 from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy
+from mlops_assets.resources.environment import FromEnvironment
 from mlops_assets.sensors import drift_sensor, new_month_sensor
 from mlops_assets.settings import home_dir, sqlite_uri
+
+
+# `make mlflow`'s address: where a person opens the embedded store's MLflow UI.
+DEFAULT_MLFLOW_UI_URL = "http://127.0.0.1:5000"
+
+
+class AssetValueStore(FromEnvironment, FilesystemIOManager):
+    """Dagster's filesystem IO manager, its folder set by the deployment (MLOPS_STORAGE_DIR)."""
 
 
 def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dict:
@@ -30,7 +41,7 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
     tracking_uri = env.get("MLFLOW_TRACKING_URI") or sqlite_uri(home / "mlflow" / "mlflow.db")
     threshold = env.get("MLOPS_DRIFT_THRESHOLD")
     return {
-        "io_manager": FilesystemIOManager(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
+        "io_manager": AssetValueStore(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
         "landing": LandingArea(
             path=path("MLOPS_LANDING_DIR", home / "landing"), archive_path=path("MLOPS_ARCHIVE_DIR", home / "archive")
         ),
@@ -42,6 +53,8 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
             artifact_location=None if tracking_uri.startswith("http") else path("MLOPS_MLFLOW_ARTIFACTS", home / "mlflow" / "artifacts"),
             model_name=env.get("MLOPS_MODEL_NAME") or "streamflow_churn",
             production_alias=env.get("MLOPS_PRODUCTION_ALIAS") or "production",
+            # A tracking server serves its own UI; the embedded store's is `make mlflow`.
+            ui_url=env.get("MLOPS_MLFLOW_UI_URL") or (tracking_uri if tracking_uri.startswith("http") else DEFAULT_MLFLOW_UI_URL),
         ),
         "reports": ReportStore(path=path("MLOPS_REPORTS_DIR", home / "reports")),
         "policy": RetrainingPolicy(drift_threshold=float(threshold) if threshold else DEFAULT_DRIFT_THRESHOLD),

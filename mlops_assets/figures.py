@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlops_assets.domain.metrics import format_auc
+
 DPI = 80
 SIZE = (6.0, 4.0)
 WIDE = (8.0, 3.6)
@@ -69,7 +71,7 @@ def _png(figure) -> bytes:
 
 
 def _auc(value: float | None) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.4f}"
+    return format_auc(value, missing="n/a")
 
 
 def markdown_image(png: bytes, alt: str) -> str:

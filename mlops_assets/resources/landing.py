@@ -8,8 +8,10 @@ from pathlib import Path
 import pandas as pd
 from dagster import ConfigurableResource
 
+from mlops_assets.resources.environment import FromEnvironment
 
-class LandingArea(ConfigurableResource):
+
+class LandingArea(FromEnvironment, ConfigurableResource):
     path: str
     # Every imported delivery is copied here (`<month>/<fingerprint>/`), so a later delivery
     # that overwrites the landing folder never loses the files a snapshot was built from.
