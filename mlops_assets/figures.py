@@ -141,18 +141,25 @@ def auc_trend_figure(points: Sequence[TrendPoint]) -> bytes:
 
 
 def drift_figure(columns: Sequence[DriftBar], target: DriftBar | None, *, drift_share: float, title: str) -> bytes:
-    """Each feature's drift score against its threshold (drifted bars red), the target beside."""
+    """Each feature's drift score against its threshold (drifted bars, dots and names red), the
+    target beside. A p-value test drifts *below* its threshold, so its drifted bar may be too short
+    to see: the dot at the score and the red name show it anyway."""
     bars = list(columns) + ([target] if target is not None else [])
     figure, ax = _figure(WIDE)
     y = np.arange(len(bars))
     scores = [0.0 if b.score is None else b.score for b in bars]
     colors = [DRIFTED_COLOR if b.drifted else STEADY_COLOR for b in bars]
     ax.barh(y, scores, color=colors, edgecolor=["black" if b is target else "none" for b in bars])
-    ax.scatter([b.threshold for b in bars], y, marker="|", s=200, color="black", zorder=3, label="threshold")
+    ax.scatter(scores, y, s=24, color=colors, zorder=3)
+    ax.scatter([b.threshold for b in bars], y, marker="|", s=200, color="black", zorder=4, label="threshold")
     labels = [f"{'target ' if b is target else ''}{b.column}" + (f" ({b.method})" if b.method else "") for b in bars]
     ax.set_yticks(y, labels, fontsize=7)
+    for tick, bar in zip(ax.get_yticklabels(), bars):
+        tick.set_color(DRIFTED_COLOR if bar.drifted else "black")
+    ax.use_sticky_edges = False  # keep a dot at score 0 inside the axes
+    ax.margins(x=0.02)
     ax.invert_yaxis()
-    ax.set_xlabel("drift score")
+    ax.set_xlabel("drift score (p-value tests: drifted below the threshold; distances: above)", fontsize=8)
     ax.set_title(f"{title}: drift_share {drift_share:.3f} (red: drifted)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     return _png(figure)

@@ -1,5 +1,5 @@
-"""Pictures, links and the model card after two real months (the sensors' runs in a temporary
-instance, a real MLflow store, Feast repo and Evidently reports): every link points at the
+"""Pictures, links and the model card after two real months (`small_cycle`: the sensors of a real
+`dagster dev`, a real MLflow store, Feast repo and Evidently reports): every link points at the
 version or run MLflow really holds, the card and the run say what the decision said, numbers
 people read are rounded, and the Launchpad offers only per-run choices."""
 
@@ -8,47 +8,37 @@ import re
 from urllib.parse import unquote
 
 import pytest
-from dagster import AssetKey, instance_for_test
 from dagster._core.snap import JobSnap
 from dagster._core.snap.snap_to_yaml import default_values_yaml_from_type_snap
 from mlflow import MlflowClient
 
-from mlops_assets.cli import play_months
 from mlops_assets.definitions import DEFAULT_MLFLOW_UI_URL, build_definitions
 from mlops_assets.domain.model import ModelKind
-from mlops_assets.generator import write_months
-from mlops_assets.instance import INSTANCE_SETTINGS
 from mlops_assets.records import latest_materialization, latest_metadata
 from mlops_assets.resources.registry import MONITORING_SUFFIX
+from mlops_assets_tests.small_cycle import MONTHS
 
 pytestmark = pytest.mark.slow
 
-UI = "http://mlflow.example:5999"
-MONTHS = ("2024-01", "2024-02")
 PNG_MARKDOWN = re.compile(r"^!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)$")
 
 
 @pytest.fixture(scope="module")
-def cycle(tmp_path_factory):
-    home = tmp_path_factory.mktemp("links_home")
-    defs = build_definitions(home, environ={"MLOPS_MLFLOW_UI_URL": UI})
-    months = write_months(home / "incoming", n_users=500, scenario=("baseline", "concept_drift"), seed=11)
-    with instance_for_test(overrides=INSTANCE_SETTINGS) as instance:
-        runs = play_months(defs, instance, months)
-        assert [outcome.success for _, _, outcome in runs] == [True] * 4
-        registry = defs.resources["registry"]
-        yield {
-            "defs": defs,
-            "instance": instance,
-            "registry": registry,
-            "client": MlflowClient(tracking_uri=registry.tracking_uri),
-            "home": home,
-            "metadata": {
-                (asset, month): latest_metadata(instance, asset, month)
-                for asset in ("candidate_model", "drift_report", "promotion_decision", "production_metrics")
-                for month in MONTHS
-            },
-        }
+def cycle(small_cycle):
+    registry = small_cycle.defs.resources["registry"]
+    return {
+        "defs": small_cycle.defs,
+        "instance": small_cycle.instance,
+        "registry": registry,
+        "client": MlflowClient(tracking_uri=registry.tracking_uri),
+        "home": small_cycle.home,
+        "ui": small_cycle.ui_url,
+        "metadata": {
+            (asset, month): latest_metadata(small_cycle.instance, asset, month)
+            for asset in ("candidate_model", "drift_report", "promotion_decision", "production_metrics")
+            for month in MONTHS
+        },
+    }
 
 
 def png_of(markdown: str) -> bytes:
@@ -59,7 +49,7 @@ def png_of(markdown: str) -> bytes:
     return png
 
 
-def fragment(url: str, prefix: str = UI) -> list[str]:
+def fragment(url: str, prefix: str) -> list[str]:
     assert url.startswith(prefix + "/#/"), url
     return [unquote(part) for part in url[len(prefix) + 3:].split("/")]
 
@@ -67,10 +57,10 @@ def fragment(url: str, prefix: str = UI) -> list[str]:
 def test_decision_links_both_versions_and_the_candidates_run(cycle):
     meta, registry, client = cycle["metadata"][("promotion_decision", "2024-02")], cycle["registry"], cycle["client"]
     record = meta["record"]
-    assert fragment(meta["candidate_version_url"]) == ["models", registry.model_name, "versions", record["candidate_version"]]
-    assert fragment(meta["production_version_before_url"]) == [
+    assert fragment(meta["candidate_version_url"], cycle["ui"]) == ["models", registry.model_name, "versions", record["candidate_version"]]
+    assert fragment(meta["production_version_before_url"], cycle["ui"]) == [
         "models", registry.model_name, "versions", record["production_version_before"]]
-    _, experiment_id, _, run_id = fragment(meta["candidate_run_url"])
+    _, experiment_id, _, run_id = fragment(meta["candidate_run_url"], cycle["ui"])
     version = client.get_model_version(registry.model_name, record["candidate_version"])
     assert version.run_id == run_id
     assert client.get_run(run_id).info.experiment_id == experiment_id
@@ -80,9 +70,9 @@ def test_decision_links_both_versions_and_the_candidates_run(cycle):
 
 def test_candidate_links_its_run_and_version(cycle):
     meta, client = cycle["metadata"][("candidate_model", "2024-01")], cycle["client"]
-    _, experiment_id, _, run_id = fragment(meta["mlflow_run_url"])
+    _, experiment_id, _, run_id = fragment(meta["mlflow_run_url"], cycle["ui"])
     assert run_id == meta["mlflow_run_id"] and client.get_run(run_id).info.experiment_id == experiment_id
-    assert fragment(meta["model_version_url"])[-1] == meta["model_version"]
+    assert fragment(meta["model_version_url"], cycle["ui"])[-1] == meta["model_version"]
 
 
 def test_decision_shows_roc_and_trend_and_saves_them_beside_the_reports(cycle):
@@ -124,7 +114,7 @@ def test_model_card_and_candidate_run_say_what_the_decision_said(cycle):
 
 def test_drift_report_is_an_mlflow_monitoring_run_and_linked(cycle):
     meta, registry, client = cycle["metadata"][("drift_report", "2024-02")], cycle["registry"], cycle["client"]
-    _, experiment_id, _, run_id, _, artifact = fragment(meta["report_html_url"])
+    _, experiment_id, _, run_id, _, artifact = fragment(meta["report_html_url"], cycle["ui"])
     assert client.get_experiment(experiment_id).name == registry.experiment_name + MONITORING_SUFFIX
     files = {a.path for a in client.list_artifacts(run_id)}
     html, json = meta["report_html"].rsplit("/", 1)[1], meta["report_json"].rsplit("/", 1)[1]
