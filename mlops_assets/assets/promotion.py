@@ -202,17 +202,23 @@ def _pictures_links_and_card(context, record, decision, candidate_model, product
     roc_path.write_bytes(roc_png)
     trend_path.write_bytes(trend_png)
 
-    if "run_id" in candidate_model:
+    card_note = {}
+    try:
+        # After the alias move: the decision is made and recorded in the tags already; a registry
+        # that fails now costs the card and the run's extra metric, said in the log and metadata.
         registry.annotate_run(candidate_model["run_id"], {"production_auc_same_rows": decision.production_auc}, [roc_path])
-    if "card" in candidate_model:
-        registry.describe_version(record["candidate_version"], version_card(candidate_model["card"] | {
-            "version": record["candidate_version"],
-            "production_auc": decision.production_auc,
-            "production_version": record["production_version_before"],
-            "decision": f"{decision.outcome} (production now v{record['production_version_after']})",
-            "reason": decision.reason,
-            "drift_share": record["drift_share"],
-        }))
+        if "card" in candidate_model:  # absent from a candidate_model stored before the cards
+            registry.describe_version(record["candidate_version"], version_card(candidate_model["card"] | {
+                "version": record["candidate_version"],
+                "production_auc": decision.production_auc,
+                "production_version": record["production_version_before"],
+                "decision": f"{decision.outcome} (production now v{record['production_version_after']})",
+                "reason": decision.reason,
+                "drift_share": record["drift_share"],
+            }))
+    except Exception as exc:  # noqa: BLE001 - any MLflow failure here: keep the decision, say so
+        card_note = {"model_card": f"not updated: {type(exc).__name__}: {str(exc)[:200]}"}
+        context.log.warning(f"[CARD] v{record['candidate_version']} card not updated in MLflow: {card_note['model_card']}")
     context.log.info(f"[FIGURES] roc={roc_path} auc_trend={trend_path}")
 
     urls = {
@@ -227,5 +233,5 @@ def _pictures_links_and_card(context, record, decision, candidate_model, product
         "auc_trend": MetadataValue.md(figures.markdown_image(trend_png, "AUC per month")),
         "roc_png": MetadataValue.path(str(roc_path)),
         "auc_trend_png": MetadataValue.path(str(trend_path)),
-    }
+    } | card_note
     return pictures, {name: MetadataValue.url(url) for name, url in urls.items() if url}
