@@ -4,12 +4,13 @@ version or run MLflow really holds, the card and the run say what the decision s
 people read are rounded, and the Launchpad offers only per-run choices."""
 
 import base64
+import json
 import re
+import urllib.request
 from urllib.parse import unquote
 
 import pytest
-from dagster._core.snap import JobSnap
-from dagster._core.snap.snap_to_yaml import default_values_yaml_from_type_snap
+import yaml
 from mlflow import MlflowClient
 
 from mlops_assets.definitions import DEFAULT_MLFLOW_UI_URL, build_definitions
@@ -135,17 +136,29 @@ def test_numbers_people_read_are_rounded_and_the_record_keeps_full_precision(cyc
     assert lines and all(re.search(r" auc=\d\.\d{4} ", line) for line in lines), lines
 
 
-def test_launchpad_offers_per_run_choices_only(cycle):
+LAUNCHPAD_QUERY = """query ($selector: PipelineSelector!) { runConfigSchemaOrError(selector: $selector) {
+  __typename ... on RunConfigSchema { rootDefaultYaml allConfigTypes { key ... on EnumConfigType { values { value } } } }
+  ... on PythonError { message } } }"""
+
+
+def test_launchpad_offers_per_run_choices_only(small_cycle):
+    """What the webserver hands the Launchpad (its GraphQL): the default run config of each job
+    holds no resource and no path, and model_kind is a choice of the three kinds."""
     for job_name in ("retraining_job", "ingest_month_job", "monthly_cycle_job"):
-        snap = JobSnap.from_job_def(cycle["defs"].resolve_job_def(job_name))
-        schema = snap.config_schema_snapshot
-        scaffold = default_values_yaml_from_type_snap(schema, schema.get_config_snap(snap.mode_def_snaps[0].root_config_key))
-        assert "resources" not in scaffold and str(cycle["home"]) not in scaffold, scaffold
-    kinds = [
-        snap for snap in JobSnap.from_job_def(cycle["defs"].resolve_job_def("retraining_job")).config_schema_snapshot.all_config_snaps_by_key.values()
-        if snap.enum_values
-    ]
-    assert [sorted(v.value for v in snap.enum_values) for snap in kinds] == [sorted(k.name for k in ModelKind)]
+        selector = {"repositoryLocationName": "mlops_assets", "repositoryName": "__repository__", "pipelineName": job_name}
+        request = urllib.request.Request(
+            f"{small_cycle.dagster_url}/graphql", headers={"Content-Type": "application/json"},
+            data=json.dumps({"query": LAUNCHPAD_QUERY, "variables": {"selector": selector}}).encode(),
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            schema = json.load(response)["data"]["runConfigSchemaOrError"]
+        assert schema["__typename"] == "RunConfigSchema", schema
+        scaffold = yaml.safe_load(schema["rootDefaultYaml"])
+        assert set(scaffold) == {"ops"} and str(small_cycle.home) not in schema["rootDefaultYaml"], scaffold
+        choices = {t["key"]: sorted(v["value"] for v in t["values"]) for t in schema["allConfigTypes"] if t.get("values")}
+        if job_name != "ingest_month_job":
+            assert scaffold["ops"]["candidate_model"]["config"]["model_kind"] == ModelKind.logistic_regression.name
+            assert choices == {"ModelKind": sorted(kind.name for kind in ModelKind)}
 
 
 def test_embedded_default_links_to_make_mlflow(tmp_path):
