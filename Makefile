@@ -41,8 +41,8 @@ test-fast: install
 test-services: install services-deps
 	$(BIN)/python -m pytest mlops_assets_tests/services $(PYTEST_ARGS)
 
-## Debian's PostgreSQL server programs for the services tests, installed when missing and root
-## (otherwise those tests skip and say why; .ci/run insists).
+## Debian's PostgreSQL server programs for the services tests and Chromium for the browser test,
+## installed when missing and root (otherwise those tests skip and say why; .ci/run insists).
 services-deps:
 	@scripts/install-services.sh --if-possible
 

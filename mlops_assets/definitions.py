@@ -2,7 +2,9 @@
 
 The same code runs embedded (one home folder: SQLite, local Feast, files) and as services
 (Postgres-backed Dagster and MLflow): only these resources' configuration, read from environment
-variables with embedded defaults, changes.
+variables with embedded defaults, changes. That configuration is the deployment's, not a run's:
+the resources are bound so that the Launchpad offers none of it as run config
+(`resources/environment.py`); it shows only per-run choices.
 """
 
 from __future__ import annotations
@@ -19,8 +21,17 @@ from mlops_assets.domain.performance import DEFAULT_PERFORMANCE_DROP_THRESHOLD
 from mlops_assets.jobs import ALL_JOBS
 from mlops_assets.resources.landing import DEFAULT_INCOMPLETE_GRACE_SECONDS
 from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy
+from mlops_assets.resources.environment import FromEnvironment
 from mlops_assets.sensors import drift_sensor, new_month_sensor, performance_sensor, replaced_month_sensor
 from mlops_assets.settings import home_dir, sqlite_uri
+
+
+# `make mlflow`'s address: where a person opens the embedded store's MLflow UI.
+DEFAULT_MLFLOW_UI_URL = "http://127.0.0.1:5000"
+
+
+class AssetValueStore(FromEnvironment, FilesystemIOManager):
+    """Dagster's filesystem IO manager, its folder set by the deployment (MLOPS_STORAGE_DIR)."""
 
 
 def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dict:
@@ -34,7 +45,7 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
     grace = env.get("MLOPS_INCOMPLETE_GRACE_SECONDS")
     drop_threshold = env.get("MLOPS_PERFORMANCE_DROP_THRESHOLD")
     return {
-        "io_manager": FilesystemIOManager(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
+        "io_manager": AssetValueStore(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
         "landing": LandingArea(
             path=path("MLOPS_LANDING_DIR", home / "landing"),
             archive_path=path("MLOPS_ARCHIVE_DIR", home / "archive"),
@@ -48,6 +59,8 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
             artifact_location=None if tracking_uri.startswith("http") else path("MLOPS_MLFLOW_ARTIFACTS", home / "mlflow" / "artifacts"),
             model_name=env.get("MLOPS_MODEL_NAME") or "streamflow_churn",
             production_alias=env.get("MLOPS_PRODUCTION_ALIAS") or "production",
+            # A tracking server serves its own UI; the embedded store's is `make mlflow`.
+            ui_url=env.get("MLOPS_MLFLOW_UI_URL") or (tracking_uri if tracking_uri.startswith("http") else DEFAULT_MLFLOW_UI_URL),
         ),
         "reports": ReportStore(path=path("MLOPS_REPORTS_DIR", home / "reports")),
         "policy": RetrainingPolicy(

@@ -16,6 +16,9 @@ os.environ["MLOPS_FIRST_MONTH"] = "2024-01"
 
 from hypothesis import HealthCheck, settings
 
+# The small cycle on disk that the links and browser tests share (one cycle for both).
+pytest_plugins = ["mlops_assets_tests.small_cycle"]
+
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None)

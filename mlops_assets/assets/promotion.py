@@ -7,16 +7,19 @@ import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
 from pydantic import Field
 
+from mlops_assets import figures
 from mlops_assets.assets.models import rows_fingerprint, validation_rows
 from mlops_assets.assets.performance import retraining_trigger_record
 from mlops_assets.checks import production_invariants, promotion_check_specs
-from mlops_assets.domain.metrics import roc_auc
+from mlops_assets.domain.metrics import format_auc, roc_auc
 from mlops_assets.domain.model import score
+from mlops_assets.domain.model_card import version_card
 from mlops_assets.domain.months import as_of_for
-from mlops_assets.domain.promotion import PromotionPolicy, decide
+from mlops_assets.domain.promotion import PROMOTE, PromotionPolicy, decide
 from mlops_assets.domain.schema import LABEL
 from mlops_assets.partitions import monthly_partitions, previous_month
-from mlops_assets.resources import MlflowModelRegistry
+from mlops_assets.records import latest_metadata
+from mlops_assets.resources import MlflowModelRegistry, ReportStore
 
 # The logged model must score the validation rows exactly as it did at training time.
 _RESCORE_TOLERANCE = 1e-9
@@ -26,8 +29,22 @@ class PromotionConfig(Config):
     delta: float = Field(default=0.01, ge=0.0, description="Promote only if candidate_auc >= production_auc + delta.")
 
 
-def _fmt(value) -> str:
-    return "None" if value is None else f"{value:.4f}"
+_fmt = format_auc
+
+
+def _nan_if_none(value, digits: int):
+    return float("nan") if value is None else round(value, digits)
+
+
+def _trend(context: AssetExecutionContext, record: dict) -> list[figures.TrendPoint]:
+    """Every earlier month's latest decision, and this one's, for the AUC trend."""
+    month = record["month"]
+    earlier = sorted(k for k in context.instance.get_materialized_partitions(context.asset_key) if k < month)
+    records = [r for r in ((latest_metadata(context.instance, "promotion_decision", k) or {}).get("record") for k in earlier) if r]
+    return [
+        figures.TrendPoint(r["month"], r.get("candidate_auc"), r.get("production_auc"), r.get("decision") == PROMOTE)
+        for r in [*records, record]
+    ]
 
 
 @asset(
@@ -52,6 +69,7 @@ def promotion_decision(
     drift_report: dict,
     training_dataset: pd.DataFrame,
     registry: MlflowModelRegistry,
+    reports: ReportStore,
 ):
     month = context.partition_key
     candidate_version = candidate_model["version"]
@@ -141,26 +159,86 @@ def promotion_decision(
         "dagster_run_id": context.run.run_id,
         "decided_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    pictures, links = _pictures_links_and_card(
+        context, record, decision, candidate_model, production_metrics, validation, registry, reports
+    )
     yield Output(
         record,
         metadata={
             "decision": decision.outcome,
             "reason": decision.reason,
             "candidate_version": candidate_version,
-            "candidate_auc": float("nan") if decision.candidate_auc is None else decision.candidate_auc,
+            "candidate_auc": _nan_if_none(decision.candidate_auc, 4),
             "production_version_before": str(before_version),
-            "production_auc": float("nan") if decision.production_auc is None else decision.production_auc,
+            "production_auc": _nan_if_none(decision.production_auc, 4),
             "production_version_after": str(after_version),
             "delta": decision.delta,
             "cleared_delta": decision.cleared_delta,
-            "drift_share": float("nan") if record["drift_share"] is None else record["drift_share"],
+            "drift_share": _nan_if_none(record["drift_share"], 3),
             "retraining_trigger": record["retraining_trigger"],
+            **links,
             "record": MetadataValue.json(record),
             "summary": MetadataValue.md(
                 f"**{decision.outcome}** for {month}: candidate v{candidate_version} AUC {_fmt(decision.candidate_auc)} "
                 f"vs production v{before_version} AUC {_fmt(decision.production_auc)} (delta {decision.delta}).\n\n"
                 f"{decision.reason}\n\nProduction is now v{after_version}."
             ),
+            **pictures,
         },
     )
     yield from production_invariants(record, production_after)
+
+
+def _pictures_links_and_card(context, record, decision, candidate_model, production_metrics, validation, registry, reports):
+    """The ROC of both models on the same rows and the AUC trend (metadata and PNG files), links
+    to both versions and the candidate's run, and the decision written into the version's card and
+    the candidate's run."""
+    month, labels = record["month"], validation[LABEL].to_numpy()
+    candidate_scores = candidate_model.get("validation_scores")
+    if candidate_scores is None:  # stored by a version of candidate_model before the figures
+        candidate_scores = score(registry.load_version(record["candidate_version"]), validation)
+    production_scores = production_metrics.get("production_scores")
+    if production_scores is None and record["production_version_before"] and decision.production_auc is not None:
+        production_scores = score(registry.load_version(record["production_version_before"]), validation)
+    roc_png = figures.roc_figure(
+        labels, candidate_scores, production_scores, candidate_auc=decision.candidate_auc,
+        production_auc=decision.production_auc, delta=decision.delta, decision=decision.outcome, month=month,
+    )
+    trend_png = figures.auc_trend_figure(_trend(context, record))
+    roc_path, trend_path = reports.figure_path("roc", month), reports.figure_path("auc_trend", month)
+    roc_path.write_bytes(roc_png)
+    trend_path.write_bytes(trend_png)
+
+    card_note = {}
+    try:
+        # After the alias move: the decision is made and recorded in the tags already; a registry
+        # that fails now costs the card and the run's extra metric, said in the log and metadata.
+        registry.annotate_run(candidate_model["run_id"], {"production_auc_same_rows": decision.production_auc}, [roc_path])
+        if "card" in candidate_model:  # absent from a candidate_model stored before the cards
+            registry.describe_version(record["candidate_version"], version_card(candidate_model["card"] | {
+                "version": record["candidate_version"],
+                "production_auc": decision.production_auc,
+                "production_version": record["production_version_before"],
+                "decision": f"{decision.outcome} (production now v{record['production_version_after']})",
+                "reason": decision.reason,
+                "drift_share": record["drift_share"],
+            }))
+    except Exception as exc:  # noqa: BLE001 - any MLflow failure here: keep the decision, say so
+        card_note = {"model_card": f"not updated: {type(exc).__name__}: {str(exc)[:200]}"}
+        context.log.warning(f"[CARD] v{record['candidate_version']} card not updated in MLflow: {card_note['model_card']}")
+    context.log.info(f"[FIGURES] roc={roc_path} auc_trend={trend_path}")
+
+    urls = {
+        "candidate_version_url": registry.version_url(record["candidate_version"]),
+        "production_version_before_url": record["production_version_before"]
+        and registry.version_url(record["production_version_before"]),
+        "candidate_run_url": candidate_model.get("experiment_id")
+        and registry.run_url(candidate_model["experiment_id"], candidate_model["run_id"]),
+    }
+    pictures = {
+        "roc": MetadataValue.md(figures.markdown_image(roc_png, f"ROC {month}")),
+        "auc_trend": MetadataValue.md(figures.markdown_image(trend_png, "AUC per month")),
+        "roc_png": MetadataValue.path(str(roc_path)),
+        "auc_trend_png": MetadataValue.path(str(trend_path)),
+    } | card_note
+    return pictures, {name: MetadataValue.url(url) for name, url in urls.items() if url}

@@ -5,6 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def format_auc(value: float | None, missing: str = "None") -> str:
+    """An AUC (or a loss) as people read it: 4 decimals. Records keep full precision."""
+    return missing if value is None or value != value else f"{value:.4f}"
+
+
+def format_share(value: float | None, missing: str = "None") -> str:
+    """A share (drift share, churn rate) as people read it: 3 decimals."""
+    return missing if value is None or value != value else f"{value:.3f}"
+
+
 class UndefinedMetricError(ValueError):
     """AUC is undefined: the rows hold one class only, or the scores are not finite."""
 
@@ -25,3 +35,17 @@ def roc_auc(y_true, scores) -> float:
         raise UndefinedMetricError(f"ROC AUC is undefined: {int((~np.isfinite(s)).sum())} scores are NaN or infinite")
     return float(roc_auc_score(y, s))
 
+
+
+def probability_metrics(y_true, scores) -> dict[str, float]:
+    """How good the churn probabilities are beyond ranking: log loss, Brier score, PR AUC
+    (average precision). Logged on the candidate's MLflow run next to val_auc."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss
+
+    y = np.asarray(y_true, dtype=int)
+    s = np.clip(np.asarray(scores, dtype=float), 1e-15, 1 - 1e-15)
+    return {
+        "log_loss": float(log_loss(y, s, labels=[0, 1])),
+        "brier_score": float(brier_score_loss(y, s)),
+        "pr_auc": float(average_precision_score(y, s)),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import pandas as pd
@@ -11,13 +12,35 @@ import pandas as pd
 from mlops_assets.domain.schema import BOOLEAN_FEATURES, CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 
 
+class ModelKind(Enum):
+    """The model kinds the pipeline builds (a choice in the Launchpad; names are the values)."""
+
+    logistic_regression = "logistic_regression"  # the default (README, Benchmarks)
+    random_forest = "random_forest"  # the course's
+    hist_gradient_boosting = "hist_gradient_boosting"
+
+
 @dataclass(frozen=True)
 class ModelParams:
-    kind: str = "logistic_regression"  # logistic_regression (default: README, Benchmarks) | random_forest (the course's) | hist_gradient_boosting
+    kind: str = ModelKind.logistic_regression.value
     n_estimators: int = 300
     max_depth: int | None = None
     min_samples_leaf: int = 1
     random_state: int = 42
+
+    def applicable(self) -> dict:
+        """The parameters the chosen kind actually uses, as the estimator gets them (what is logged
+        and shown: a logistic regression has no n_estimators)."""
+        kind = ModelKind(self.kind)
+        if kind is ModelKind.logistic_regression:
+            return {"kind": kind.value, "class_weight": "balanced", "max_iter": 1000, "imputer": "median"}
+        if kind is ModelKind.random_forest:
+            return {"kind": kind.value, "n_estimators": self.n_estimators, "max_depth": self.max_depth,
+                    "min_samples_leaf": self.min_samples_leaf, "class_weight": "balanced",
+                    "random_state": self.random_state}
+        return {"kind": kind.value, "max_iter": self.n_estimators, "max_depth": self.max_depth,
+                "min_samples_leaf": max(self.min_samples_leaf, 20), "class_weight": "balanced",
+                "random_state": self.random_state}
 
 
 def to_model_frame(features: pd.DataFrame) -> pd.DataFrame:
@@ -59,15 +82,15 @@ def build_pipeline(params: ModelParams = ModelParams()):
     elif params.kind == "hist_gradient_boosting":
         numeric = "passthrough"
         estimator = HistGradientBoostingClassifier(
-            max_iter=params.n_estimators,
+            max_iter=params.applicable()["max_iter"],
             max_depth=params.max_depth,
-            min_samples_leaf=max(params.min_samples_leaf, 20),
+            min_samples_leaf=params.applicable()["min_samples_leaf"],
             class_weight="balanced",
             random_state=params.random_state,
         )
     elif params.kind == "logistic_regression":
         numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
-        estimator = LogisticRegression(class_weight="balanced", max_iter=1000)
+        estimator = LogisticRegression(class_weight="balanced", max_iter=params.applicable()["max_iter"])
     else:
         raise ValueError(f"unknown model kind {params.kind!r}")
     prep = ColumnTransformer(

@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 from dagster import ConfigurableResource
 
+from mlops_assets.resources.environment import FromEnvironment
+
 from mlops_assets.domain.schema import COLUMN_KINDS, ENTITY_KEY, EVENT_TIMESTAMP, FEATURE_VIEWS
 
 PROJECT = "streamflow"
@@ -42,7 +44,7 @@ def _feast_type(kind: str):
     return {"str": String, "int": Int64, "float": Float64, "bool": Bool}[kind]
 
 
-class FeastFeatureStore(ConfigurableResource):
+class FeastFeatureStore(FromEnvironment, ConfigurableResource):
     """A Feast repo on the local provider (DuckDB offline store, SQLite online store)."""
 
     repo_path: str

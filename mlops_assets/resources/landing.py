@@ -8,10 +8,13 @@ from pathlib import Path
 import pandas as pd
 from dagster import ConfigurableResource
 
+from mlops_assets.resources.environment import FromEnvironment
+
 DEFAULT_INCOMPLETE_GRACE_SECONDS = 300.0
 
 
-class LandingArea(ConfigurableResource):
+
+class LandingArea(FromEnvironment, ConfigurableResource):
     path: str
     # Every imported delivery is copied here (`<month>/<fingerprint>/`), so a later delivery
     # that overwrites the landing folder never loses the files a snapshot was built from.

@@ -7,11 +7,13 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from mlops_assets.resources.environment import FromEnvironment
+
 from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD, retraining_action
 from mlops_assets.domain.performance import DEFAULT_PERFORMANCE_DROP_THRESHOLD, PerformanceVerdict, performance_verdict
 
 
-class RetrainingPolicy(ConfigurableResource):
+class RetrainingPolicy(FromEnvironment, ConfigurableResource):
     drift_threshold: float = DEFAULT_DRIFT_THRESHOLD
     performance_drop_threshold: float = Field(
         default=DEFAULT_PERFORMANCE_DROP_THRESHOLD,

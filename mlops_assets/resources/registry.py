@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
+
+from collections.abc import Callable
 
 import pandas as pd
 from dagster import ConfigurableResource
+
+from mlops_assets.resources.environment import FromEnvironment
 
 # Types a skops-serialised pipeline holds beyond scikit-learn's own trusted set. An explicit
 # list: a model holding anything else fails to log instead of being trusted blindly.
@@ -42,23 +47,29 @@ def _pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in PIP_REQUIREMENTS_PACKAGES]
 
 
-class MlflowModelRegistry(ConfigurableResource):
+# Fail in seconds, not minutes, when an MLflow server is down.
+HTTP_REQUEST_MAX_RETRIES = 2
+HTTP_REQUEST_TIMEOUT_S = 30
+MONITORING_SUFFIX = "_monitoring"
+
+
+class MlflowModelRegistry(FromEnvironment, ConfigurableResource):
     tracking_uri: str
     registry_uri: str | None = None
     artifact_location: str | None = None  # only used when this resource creates the experiment
     experiment_name: str = "streamflow_churn"
     model_name: str = "streamflow_churn"
     production_alias: str = "production"
-    http_request_max_retries: int = 2
-    http_request_timeout: int = 30
+    # Where people open the MLflow UI (links in asset metadata); not where the code talks to MLflow
+    # (in compose the code reaches http://mlflow:5000, a browser http://localhost:5000).
+    ui_url: str | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     def _activate(self):
         import mlflow
 
-        # Fail in seconds, not minutes, when an MLflow server is down.
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(self.http_request_max_retries))
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(self.http_request_timeout))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(HTTP_REQUEST_MAX_RETRIES))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(HTTP_REQUEST_TIMEOUT_S))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.registry_uri or self.tracking_uri)
@@ -79,16 +90,30 @@ class MlflowModelRegistry(ConfigurableResource):
                 f"{type(exc).__name__}: {str(exc)[:300]}"
             ) from exc
 
-    def experiment_id(self) -> str:
+    def experiment_id(self, name: str | None = None) -> str:
+        name = name or self.experiment_name
         client = self.client()
-        experiment = client.get_experiment_by_name(self.experiment_name)
+        experiment = client.get_experiment_by_name(name)
         if experiment is not None:
             return experiment.experiment_id
         location = None
         if self.artifact_location:
-            Path(self.artifact_location).mkdir(parents=True, exist_ok=True)
-            location = Path(self.artifact_location).resolve().as_uri()
-        return client.create_experiment(self.experiment_name, artifact_location=location)
+            folder = Path(self.artifact_location) / ("" if name == self.experiment_name else name)
+            folder.mkdir(parents=True, exist_ok=True)
+            location = folder.resolve().as_uri()
+        return client.create_experiment(name, artifact_location=location)
+
+    # -- links into the MLflow UI -----------------------------------------------------------
+    def version_url(self, version: str) -> str | None:
+        if not self.ui_url:
+            return None
+        return f"{self.ui_url.rstrip('/')}/#/models/{quote(self.model_name)}/versions/{version}"
+
+    def run_url(self, experiment_id: str, run_id: str, artifact: str | None = None) -> str | None:
+        if not self.ui_url:
+            return None
+        url = f"{self.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+        return f"{url}/artifacts/{quote(artifact)}" if artifact else url
 
     # -- writing ------------------------------------------------------------------------------
     def log_candidate(
@@ -99,8 +124,13 @@ class MlflowModelRegistry(ConfigurableResource):
         metrics: dict,
         tags: dict,
         run_name: str,
+        model_description: str | None = None,
+        card: Callable[[str], str] | None = None,
+        artifacts: list[Path] = (),
     ) -> dict:
-        """Log the fitted pipeline with its params and metrics, and register it as a new version."""
+        """Log the fitted pipeline with its params, metrics and figure files, and register it as a new
+        version; `card(version)` is the version's description, `model_description` the registered
+        model's."""
         from mlflow.models import infer_signature
 
         mlflow = self._activate()
@@ -111,6 +141,8 @@ class MlflowModelRegistry(ConfigurableResource):
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
+            for path in artifacts:
+                mlflow.log_artifact(str(path), artifact_path="figures")
             info = mlflow.sklearn.log_model(
                 pipeline,
                 name="model",
@@ -124,7 +156,40 @@ class MlflowModelRegistry(ConfigurableResource):
         client = self.client()
         for key, value in tags.items():
             client.set_model_version_tag(self.model_name, version, key, str(value))
-        return {"version": version, "run_id": run.info.run_id, "model_uri": f"models:/{self.model_name}/{version}"}
+        if model_description:
+            client.update_registered_model(self.model_name, description=model_description)
+        if card:
+            self.describe_version(version, card(version))
+        return {
+            "version": version,
+            "run_id": run.info.run_id,
+            "experiment_id": experiment_id,
+            "model_uri": f"models:/{self.model_name}/{version}",
+        }
+
+    def describe_version(self, version: str, description: str) -> None:
+        """The version's model card (Markdown, shown on its page in the MLflow UI)."""
+        self.client().update_model_version(self.model_name, str(version), description=description)
+
+    def annotate_run(self, run_id: str, metrics: dict, artifacts: list[Path] = ()) -> None:
+        """Add what is learnt after a run ended (production's AUC on the same rows, the ROC figure)."""
+        client = self.client()
+        for key, value in metrics.items():
+            if value is not None:
+                client.log_metric(run_id, key, float(value))
+        for path in artifacts:
+            client.log_artifact(run_id, str(path), artifact_path="figures")
+
+    def log_monitoring_run(self, run_name: str, metrics: dict, tags: dict, artifacts: list[Path]) -> dict:
+        """A run of the monitoring experiment holding a drift report's files; MLflow's UI renders
+        the HTML artifact, so the Evidently report opens from a link."""
+        mlflow = self._activate()
+        experiment_id = self.experiment_id(self.experiment_name + MONITORING_SUFFIX)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
+            for path in artifacts:
+                mlflow.log_artifact(str(path))
+        return {"run_id": run.info.run_id, "experiment_id": experiment_id}
 
     def tag_version(self, version: str, tags: dict) -> None:
         client = self.client()
