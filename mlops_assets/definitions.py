@@ -16,8 +16,8 @@ from dagster import Definitions, FilesystemIOManager, in_process_executor
 from mlops_assets.assets import ALL_ASSETS
 from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD
 from mlops_assets.jobs import ALL_JOBS
-from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy
-from mlops_assets.sensors import drift_sensor, new_month_sensor
+from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy, ScoreStore
+from mlops_assets.sensors import drift_sensor, new_month_sensor, online_features_sensor
 from mlops_assets.settings import home_dir, sqlite_uri
 
 
@@ -34,7 +34,9 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
         "landing": LandingArea(
             path=path("MLOPS_LANDING_DIR", home / "landing"), archive_path=path("MLOPS_ARCHIVE_DIR", home / "archive")
         ),
-        "feature_store": FeastFeatureStore(repo_path=path("MLOPS_FEAST_REPO", home / "feast")),
+        "feature_store": FeastFeatureStore(
+            repo_path=path("MLOPS_FEAST_REPO", home / "feast"), redis_connection=env.get("MLOPS_FEAST_REDIS") or None
+        ),
         "registry": MlflowModelRegistry(
             tracking_uri=tracking_uri,
             registry_uri=env.get("MLFLOW_REGISTRY_URI") or None,
@@ -44,6 +46,7 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
             production_alias=env.get("MLOPS_PRODUCTION_ALIAS") or "production",
         ),
         "reports": ReportStore(path=path("MLOPS_REPORTS_DIR", home / "reports")),
+        "score_store": ScoreStore(path=path("MLOPS_SCORES_DIR", home / "scores")),
         "policy": RetrainingPolicy(drift_threshold=float(threshold) if threshold else DEFAULT_DRIFT_THRESHOLD),
     }
 
@@ -52,7 +55,7 @@ def build_definitions(home: Path | None = None, environ: Mapping[str, str] | Non
     return Definitions(
         assets=ALL_ASSETS,
         jobs=ALL_JOBS,
-        sensors=[new_month_sensor, drift_sensor],
+        sensors=[new_month_sensor, drift_sensor, online_features_sensor],
         resources=build_resources(Path(home) if home else home_dir(), environ),
         # In-process: the multiprocess executor re-imports the code location for every step
         # (6 trivial steps took 24 s against 4.8 s in-process).

@@ -16,7 +16,7 @@ from dagster import (
 
 from mlops_assets.domain.drift import RETRAINING_TRIGGERED
 from mlops_assets.domain.months import next_month_key
-from mlops_assets.jobs import ingest_month_job, retraining_job
+from mlops_assets.jobs import ingest_month_job, online_features_job, retraining_job, scoring_job
 from mlops_assets.partitions import monthly_partitions
 from mlops_assets.resources import LandingArea, RetrainingPolicy
 
@@ -85,11 +85,12 @@ def _metadata_value(materialization, key):
 
 
 @sensor(
-    job=retraining_job,
+    jobs=[retraining_job, scoring_job],
     minimum_interval_seconds=15,
     default_status=DefaultSensorStatus.RUNNING,
     description="Watches drift_report materializations; when drift_share >= threshold (or the month is "
-    "the first, with no reference) it requests the retraining assets for that month, once per report.",
+    "the first, with no reference) it requests the retraining assets for that month, once per report; "
+    "otherwise (NO_ACTION) it requests the month's churn scores, once per report.",
 )
 def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
     after = int(context.cursor) if context.cursor else None
@@ -116,8 +117,47 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
                 RunRequest(
                     # One retraining per report: the report's run and month identify it.
                     run_key=f"retrain:{month}:{record.run_id}",
+                    job_name=retraining_job.name,
+                    partition_key=month,
+                    tags={"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share},
+                )
+            )
+        else:
+            # No retraining, but new users and features: the month is still scored (by the
+            # production its previous months left), once per report.
+            requests.append(
+                RunRequest(
+                    run_key=f"score:{month}:{record.run_id}",
+                    job_name=scoring_job.name,
                     partition_key=month,
                     tags={"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share},
                 )
             )
     return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
+
+
+@sensor(
+    job=online_features_job,
+    minimum_interval_seconds=15,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Watches monthly_snapshot materializations; when the newest month is (re)imported it requests "
+    "feast materialize of that month into the online store, once per import.",
+)
+def online_features_sensor(context: SensorEvaluationContext):
+    after = int(context.cursor) if context.cursor else None
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=MONTHLY_SNAPSHOT, after_storage_id=after), limit=_BATCH, ascending=True
+    ).records
+    if not records:
+        return SkipReason("no new monthly_snapshot")
+    newest = max(context.instance.get_materialized_partitions(MONTHLY_SNAPSHOT))
+    imports = [r for r in records if r.asset_materialization.partition == newest]
+    cursor = str(records[-1].storage_id)
+    if not imports:
+        # Older months re-imported: the online store serves the newest month only.
+        return SensorResult(skip_reason=f"only months older than {newest} were imported", cursor=cursor)
+    latest = imports[-1]
+    request = RunRequest(
+        run_key=f"online:{newest}:{latest.run_id}", partition_key=newest, tags={"mlops_assets/snapshot_run": latest.run_id}
+    )
+    return SensorResult(run_requests=[request], cursor=cursor)
