@@ -138,7 +138,9 @@ def test_a_dropped_month_runs_through_the_daemon_and_the_grpc_server(deployment,
         assert record, f"no decision after {TIMEOUT_S}s:\n" + (deployment["root"] / "daemon.log").read_text()[-3000:]
         assert record["decision"] == "promoted" and record["production_version_after"] == "1"
         runs = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))
-        assert sorted((r.tags.get("dagster/sensor_name"), r.job_name) for r in runs) == [
+        # online_features_sensor's run of the month may still be queued (not failed: checked above).
+        cycle_runs = [r for r in runs if r.tags.get("dagster/sensor_name") != "online_features_sensor"]
+        assert sorted((r.tags.get("dagster/sensor_name"), r.job_name) for r in cycle_runs) == [
             ("drift_sensor", "retraining_job"),
             ("new_month_sensor", "ingest_month_job"),
         ]
