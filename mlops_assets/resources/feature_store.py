@@ -157,23 +157,20 @@ class FeastFeatureStore(ConfigurableResource):
 
     def online_features(self, user_ids: list[str], store=None) -> list[dict | None]:
         """The online store's features of each user, in order: None for a user the store does not
-        hold (every feature NOT_FOUND); otherwise the 14 features plus `feature_timestamp` (UTC),
-        the newest event timestamp among them."""
-        from feast.protos.feast.serving.ServingService_pb2 import FieldStatus
-
+        hold; otherwise the 14 features plus `feature_timestamp` (UTC), the newest event
+        timestamp among them. A user is unknown when no feature has an event timestamp (SQLite
+        marks such values NOT_FOUND, Redis does not: the timestamp is what both agree on)."""
         store = store or self.store()
         response = store.get_online_features(features=self.feature_refs(), entity_rows=[{ENTITY_KEY: u} for u in user_ids])
-        results = response.proto.results
-        names = list(response.proto.metadata.feature_names.val)
         columns = response.to_dict(include_event_timestamps=True)
-        feature_index = [i for i, name in enumerate(names) if name != ENTITY_KEY]
+        names = [name for name in columns if name != ENTITY_KEY and not name.endswith("__ts")]
         found = []
         for row in range(len(user_ids)):
-            if all(results[i].statuses[row] == FieldStatus.NOT_FOUND for i in feature_index):
+            stamp = max(columns[f"{name}__ts"][row] or 0 for name in names)
+            if not stamp:
                 found.append(None)
                 continue
-            values = {names[i]: columns[names[i]][row] for i in feature_index}
-            stamp = max(columns[f"{names[i]}__ts"][row] for i in feature_index)
+            values = {name: columns[name][row] for name in names}
             values["feature_timestamp"] = pd.Timestamp(stamp, unit="s", tz="UTC")
             found.append(values)
         return found

@@ -38,7 +38,7 @@ def localize(argv: list[str], **flags: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def deployment(postgres, mlflow_server, tmp_path_factory):
+def deployment(postgres, mlflow_server, redis_server, tmp_path_factory):
     services = load_compose()["services"]
     root = tmp_path_factory.mktemp("topology")
     postgres.create_database(DB)
@@ -64,6 +64,8 @@ def deployment(postgres, mlflow_server, tmp_path_factory):
         }
         if "MLFLOW_TRACKING_URI" in env:
             env |= {"MLFLOW_TRACKING_URI": mlflow_server.url, "MLOPS_MODEL_NAME": MODEL}
+        if "MLOPS_FEAST_REDIS" in env:
+            env["MLOPS_FEAST_REDIS"] = redis_server.connection
         return env
 
     processes = {}
