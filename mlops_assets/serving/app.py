@@ -5,19 +5,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import asynccontextmanager
 
-import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field, model_validator
 
-from mlops_assets.domain.model import score
-from mlops_assets.domain.schema import ENTITY_KEY
+from mlops_assets.serving.batching import MicroBatcher
 from mlops_assets.serving.follower import REGISTRY_DOWN, SWITCHED, ProductionFollower
+from mlops_assets.serving.frame import model_frame_from_records
 from mlops_assets.serving.settings import ServingSettings
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -89,9 +89,11 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         follower.start()  # the first check runs at once, in the background
+        batching = asyncio.create_task(app.state.batcher.run())
         try:
             yield
         finally:
+            batching.cancel()
             follower.stop()
 
     app = FastAPI(title="StreamFlow churn predictions", lifespan=lifespan)
@@ -106,43 +108,54 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         ]
         return _fail(metrics, 422, "bad_request", problems, time.perf_counter())
 
-    # async def: the work runs on the event loop's thread, one request at a time; it is CPU-bound
-    # (an SQLite read and a scikit-learn predict), so threads would only add hand-offs.
+    def predict_batch(requests: list[list[str]]) -> list[tuple[str, list[dict]]]:
+        """One online read and one model call for every request waiting: answers per request."""
+        served = follower.current  # taken once: the whole batch uses this one model
+        ids = [user for request in requests for user in request]
+        rows = feature_store.online_features(ids, store)
+        known = [(user, row) for user, row in zip(ids, rows) if row is not None]
+        probabilities = served.model.predict_proba(model_frame_from_records([row for _, row in known]))[:, 1] if known else []
+        by_user = {user: (row, float(p)) for (user, row), p in zip(known, probabilities)}
+        answers = []
+        for request in requests:
+            answer = []
+            for user in request:
+                if user in by_user:
+                    row, probability = by_user[user]
+                    answer.append({"user_id": user, "found": True, "churn_probability": probability,
+                                   "feature_timestamp": row["feature_timestamp"].isoformat()})
+                else:
+                    answer.append({"user_id": user, "found": False,
+                                   "error": "unknown user: the online store holds no features for this user_id"})
+            answers.append((served.version, answer))
+        return answers
+
+    batcher = MicroBatcher(predict_batch, max_rows=max(settings.max_ids, 1))
+    app.state.batcher = batcher
+
     @app.post("/predict")
     async def predict(body: PredictRequest):
         started = time.perf_counter()
         ids = body.ids()
         if len(ids) > settings.max_ids:
             return _fail(metrics, 413, "too_many_ids", f"{len(ids)} user_ids in one request; at most {settings.max_ids}", started)
-        served = follower.current  # taken once: the whole request uses this one model
-        if served is None:
+        if follower.current is None:
             return _fail(metrics, 503, "no_model", "no production model loaded yet (see GET /health)", started)
         try:
-            rows = feature_store.online_features(ids, store)
-            known = [(u, row) for u, row in zip(ids, rows) if row is not None]
-            probabilities = score(served.model, pd.DataFrame([row | {ENTITY_KEY: u} for u, row in known])) if known else []
+            version, answers = await batcher.submit(ids)
         except Exception as exc:  # noqa: BLE001 - answered as a 500 that says what failed
             return _fail(metrics, 500, "prediction_failed", f"{type(exc).__name__}: {str(exc)[:300]}", started)
-        by_user = {u: (row, float(p)) for (u, row), p in zip(known, probabilities)}
-        answers = []
-        for user in ids:
-            if user in by_user:
-                row, probability = by_user[user]
-                answers.append({"user_id": user, "found": True, "churn_probability": probability,
-                                "feature_timestamp": row["feature_timestamp"].isoformat()})
-            else:
-                answers.append({"user_id": user, "found": False,
-                                "error": "unknown user: the online store holds no features for this user_id"})
-        metrics.users.labels("found").inc(len(known))
-        metrics.users.labels("unknown").inc(len(ids) - len(known))
-        body = {"model_name": registry.model_name, "model_version": served.version, "predictions": answers}
+        found = sum(1 for a in answers if a["found"])
+        metrics.users.labels("found").inc(found)
+        metrics.users.labels("unknown").inc(len(ids) - found)
+        content = {"model_name": registry.model_name, "model_version": version, "predictions": answers}
         # Nobody known: the request as a whole has nothing to answer (404), still per id.
-        status, outcome = (200, "ok" if len(known) == len(ids) else "partly_unknown") if known else (404, "unknown_users")
+        status, outcome = (200, "ok" if found == len(ids) else "partly_unknown") if found else (404, "unknown_users")
         if status == 404:
             metrics.errors.labels(outcome).inc()
         metrics.requests.labels(outcome).inc()
         metrics.latency.observe(time.perf_counter() - started)
-        return JSONResponse(status_code=status, content=body)
+        return JSONResponse(status_code=status, content=content)
 
     @app.get("/health")
     async def health():
