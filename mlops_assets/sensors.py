@@ -79,6 +79,14 @@ def _waiting_for_reference(context: SensorEvaluationContext, month: str) -> bool
     )
 
 
+def _materializations_after_cursor(context: SensorEvaluationContext, asset_key: AssetKey):
+    """The asset's materializations after the sensor's cursor (a storage id), oldest first."""
+    after = int(context.cursor) if context.cursor else None
+    return context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, after_storage_id=after), limit=_BATCH, ascending=True
+    ).records
+
+
 def _metadata_value(materialization, key):
     entry = materialization.metadata.get(key)
     return None if entry is None else entry.value
@@ -93,10 +101,7 @@ def _metadata_value(materialization, key):
     "otherwise (NO_ACTION) it requests the month's churn scores, once per report.",
 )
 def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
-    after = int(context.cursor) if context.cursor else None
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=DRIFT_REPORT, after_storage_id=after), limit=_BATCH, ascending=True
-    ).records
+    records = _materializations_after_cursor(context, DRIFT_REPORT)
     if not records:
         return SkipReason("no new drift report")
     requests = []
@@ -144,10 +149,7 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
     "feast materialize of that month into the online store, once per import.",
 )
 def online_features_sensor(context: SensorEvaluationContext):
-    after = int(context.cursor) if context.cursor else None
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=MONTHLY_SNAPSHOT, after_storage_id=after), limit=_BATCH, ascending=True
-    ).records
+    records = _materializations_after_cursor(context, MONTHLY_SNAPSHOT)
     if not records:
         return SkipReason("no new monthly_snapshot")
     newest = max(context.instance.get_materialized_partitions(MONTHLY_SNAPSHOT))
