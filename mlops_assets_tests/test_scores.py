@@ -2,6 +2,8 @@
 month that does not retrain is still scored), scores equal to production applied to the training
 features, reproducible re-runs, and an old month never scored by a newer model."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from dagster import SkipReason, build_sensor_context
@@ -147,3 +149,18 @@ def test_online_sensor_requests_only_the_newest_month_once(platform):
     older = online_features_sensor(build_sensor_context(instance=platform.instance, cursor=first.cursor))
     assert not older.run_requests and "older than 2024-03" in older.skip_reason.skip_message
     assert older.cursor != first.cursor
+
+
+def test_the_serving_store_reads_the_feast_registry_once(platform):
+    """The prediction service's Feast store never re-reads the registry file, which
+    `feast materialize` rewrites in place (a reader could find it half-written)."""
+    features = platform.defs.resources["feature_store"]
+    store = features.serving_store()
+    user = platform.stored_value("monthly_snapshot", "2024-03")["user_id"].iloc[0]
+    registry = Path(features.repo_path) / "registry.db"
+    moved = registry.with_name("registry.db.moved")
+    registry.rename(moved)
+    try:
+        assert str(features.online_features([user], store)[0]["feature_timestamp"].date()) == "2024-03-31"
+    finally:
+        moved.rename(registry)

@@ -155,6 +155,17 @@ class FeastFeatureStore(ConfigurableResource):
             end_date=(timestamp + timedelta(seconds=1)).to_pydatetime(),
         )
 
+    def serving_store(self):
+        """A FeatureStore for a long-lived online reader (the prediction service): its registry is
+        read once and kept (Feast's cache TTL 0: never expires). `feast materialize` rewrites the
+        file registry in place, and a reader refreshing its cache at that moment could read it
+        half-written; the feature views a reader needs do not change while it runs (a new schema
+        is a new deployment)."""
+        store = self.store()
+        store.registry.cached_registry_proto_ttl = timedelta(0)
+        store.list_feature_views()  # read it now, once
+        return store
+
     def online_features(self, user_ids: list[str], store=None) -> list[dict | None]:
         """The online store's features of each user, in order: None for a user the store does not
         hold; otherwise the 14 features plus `feature_timestamp` (UTC), the newest event

@@ -84,7 +84,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     registry, feature_store = settings.registry, settings.feature_store
     metrics = Metrics(registry.model_name)
     follower = ProductionFollower(registry, settings.poll_seconds, on_change=metrics.observe_check)
-    store = feature_store.store()  # one Feast store for the process (its registry is cached)
+    store = feature_store.serving_store()  # one Feast store for the process, its registry read once
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
