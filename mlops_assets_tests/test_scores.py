@@ -2,6 +2,7 @@
 month that does not retrain is still scored), scores equal to production applied to the training
 features, reproducible re-runs, and an old month never scored by a newer model."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -161,6 +162,9 @@ def test_the_serving_store_reads_the_feast_registry_once(platform):
     moved = registry.with_name("registry.db.moved")
     registry.rename(moved)
     try:
+        # Even long after it was read (Feast's default cache would re-read the file by now and
+        # fail with FileNotFoundError here).
+        store.registry.cached_registry_proto_created -= timedelta(days=1)
         assert str(features.online_features([user], store)[0]["feature_timestamp"].date()) == "2024-03-31"
     finally:
         moved.rename(registry)
