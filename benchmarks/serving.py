@@ -132,7 +132,7 @@ def main(argv=None) -> int:
 
     from mlops_assets_tests.serving.service import start_service, stop_service
 
-    home = args.home or build_home(args.work, args.users, args.seed)
+    home = args.home.resolve() if args.home else build_home(args.work, args.users, args.seed)
     users = known_users(home)
     rng = np.random.default_rng(args.seed)
     single = [{"user_id": users[i]} for i in rng.integers(0, len(users), args.single)]
