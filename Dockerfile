@@ -1,5 +1,6 @@
-# One image for the Dagster code location (gRPC server), webserver and daemon, and for the MLflow
-# tracking server (mlflow and psycopg2 are in the pinned set). Built by `docker compose up --build`.
+# One image for the Dagster code location (gRPC server), webserver and daemon, the MLflow tracking
+# server (mlflow and psycopg2 are in the pinned set) and the prediction service (FastAPI, uvicorn).
+# Built by `docker compose up --build`.
 FROM python:3.11.7-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=0 \
     PYTHONUNBUFFERED=1 \
@@ -14,4 +15,4 @@ RUN pip install --no-cache-dir -c constraints.txt . \
     && mkdir -p /data /mlflow/artifacts
 COPY deploy/dagster.yaml /opt/dagster/dagster_home/dagster.yaml
 COPY deploy/workspace.yaml /opt/dagster/workspace.yaml
-EXPOSE 3000 4000 5000
+EXPOSE 3000 4000 5000 8000

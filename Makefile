@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
 PARTITION ?=
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow status validate materialize bench bench-quick clean
+.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ dev: install
 mlflow: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(MLOPS_HOME)/mlflow/mlflow.db --port 5000
 
+## The prediction service on the embedded defaults (http://127.0.0.1:8000: POST /predict, GET
+## /health, GET /metrics, POST /reload); it follows the production alias without a restart.
+## The online store holds the newest month once online_features ran (make demo does it).
+serve: install
+	$(BIN)/python -m mlops_assets.serving
+
 ## Each month's state, production version and AUC (exit 1 when the newest month failed or is blocked).
 status: install
 	$(BIN)/mlops-assets status
@@ -107,6 +113,10 @@ bench: install
 	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_100000 --out benchmarks/results/models_100k.md
 	$(BIN)/python -m benchmarks.run --sizes 100000 --reps 1 --model-kind random_forest --out benchmarks/results/cycle_100k_random_forest.md
 	$(BIN)/python -m benchmarks.summary
+
+## The prediction service under a bounded load on loopback (README, Online predictions).
+bench-serving: install
+	$(BIN)/python -m benchmarks.serving --out benchmarks/results/serving.md
 
 ## The harness on 10k users only, one repetition (a few minutes): to check it works.
 bench-quick: install

@@ -35,9 +35,10 @@ def tick(defs, sensor_name: str, instance, cursor: str | None, log_level: str = 
     if isinstance(result, SkipReason) or result is None:
         return cursor, []
     assert isinstance(result, SensorResult)
-    job = defs.resolve_job_def(sensor_def.job_name)
     outcomes = []
     for request in result.run_requests:
+        # A sensor with several jobs names the job in each request.
+        job = defs.resolve_job_def(request.job_name or sensor_def.job_name)
         tags = dict(request.tags) | {"dagster/sensor_name": sensor_name, "dagster/run_key": request.run_key}
         run_config = dict(request.run_config or {}) | {"loggers": {"console": {"config": {"log_level": log_level}}}}
         outcome = job.execute_in_process(
@@ -48,7 +49,7 @@ def tick(defs, sensor_name: str, instance, cursor: str | None, log_level: str = 
     return result.cursor if result.cursor is not None else context.cursor, outcomes
 
 
-SENSORS_IN_ORDER = ("new_month_sensor", "drift_sensor", "performance_sensor")
+SENSORS_IN_ORDER = ("new_month_sensor", "drift_sensor", "performance_sensor", "online_features_sensor")
 
 
 def deliver(month_folder: Path, landing: Path) -> Path:

@@ -20,9 +20,9 @@ from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD
 from mlops_assets.domain.performance import DEFAULT_PERFORMANCE_DROP_THRESHOLD
 from mlops_assets.jobs import ALL_JOBS
 from mlops_assets.resources.landing import DEFAULT_INCOMPLETE_GRACE_SECONDS
-from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy
+from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy, ScoreStore
 from mlops_assets.resources.environment import FromEnvironment
-from mlops_assets.sensors import drift_sensor, new_month_sensor, performance_sensor, replaced_month_sensor
+from mlops_assets.sensors import drift_sensor, new_month_sensor, online_features_sensor, performance_sensor, replaced_month_sensor
 from mlops_assets.settings import home_dir, sqlite_uri
 
 
@@ -51,7 +51,9 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
             archive_path=path("MLOPS_ARCHIVE_DIR", home / "archive"),
             incomplete_grace_seconds=float(grace) if grace else DEFAULT_INCOMPLETE_GRACE_SECONDS,
         ),
-        "feature_store": FeastFeatureStore(repo_path=path("MLOPS_FEAST_REPO", home / "feast")),
+        "feature_store": FeastFeatureStore(
+            repo_path=path("MLOPS_FEAST_REPO", home / "feast"), redis_connection=env.get("MLOPS_FEAST_REDIS") or None
+        ),
         "registry": MlflowModelRegistry(
             tracking_uri=tracking_uri,
             registry_uri=env.get("MLFLOW_REGISTRY_URI") or None,
@@ -63,6 +65,7 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
             ui_url=env.get("MLOPS_MLFLOW_UI_URL") or (tracking_uri if tracking_uri.startswith("http") else DEFAULT_MLFLOW_UI_URL),
         ),
         "reports": ReportStore(path=path("MLOPS_REPORTS_DIR", home / "reports")),
+        "score_store": ScoreStore(path=path("MLOPS_SCORES_DIR", home / "scores")),
         "policy": RetrainingPolicy(
             drift_threshold=float(threshold) if threshold else DEFAULT_DRIFT_THRESHOLD,
             performance_drop_threshold=float(drop_threshold) if drop_threshold else DEFAULT_PERFORMANCE_DROP_THRESHOLD,
@@ -74,7 +77,7 @@ def build_definitions(home: Path | None = None, environ: Mapping[str, str] | Non
     return Definitions(
         assets=ALL_ASSETS,
         jobs=ALL_JOBS,
-        sensors=[new_month_sensor, drift_sensor, performance_sensor, replaced_month_sensor],
+        sensors=[new_month_sensor, drift_sensor, performance_sensor, replaced_month_sensor, online_features_sensor],
         resources=build_resources(Path(home) if home else home_dir(), environ),
         # In-process: the multiprocess executor re-imports the code location for every step
         # (6 trivial steps took 24 s against 4.8 s in-process).

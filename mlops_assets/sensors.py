@@ -25,7 +25,7 @@ from mlops_assets.assets.performance import PRODUCTION_PERFORMANCE, verdict_from
 from mlops_assets.domain.drift import NO_ACTION, RETRAINING_TRIGGERED
 from mlops_assets.domain.performance import performance_line
 from mlops_assets.domain.months import next_month_key
-from mlops_assets.jobs import drift_report_job, ingest_month_job, retraining_job
+from mlops_assets.jobs import drift_report_job, ingest_month_job, online_features_job, retraining_job, scoring_job
 from mlops_assets.landing_files import not_a_month_message
 from mlops_assets.partitions import monthly_partitions
 from mlops_assets.records import (
@@ -176,18 +176,27 @@ def _waiting_for_reference(context: SensorEvaluationContext, month: str) -> bool
     )
 
 
+def _materializations_after_cursor(context: SensorEvaluationContext, asset_key: AssetKey):
+    """The asset's materializations after the sensor's cursor (a storage id), oldest first."""
+    after = int(context.cursor) if context.cursor else None
+    return context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, after_storage_id=after), limit=_BATCH, ascending=True
+    ).records
+
+
 def _metadata_value(materialization, key):
     entry = materialization.metadata.get(key)
     return None if entry is None else entry.value
 
 
 @sensor(
-    job=retraining_job,
+    jobs=[retraining_job, scoring_job],
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Watches drift_report materializations; when drift_share >= threshold (or the month is "
-    "the first, with no reference) it requests the retraining assets for that month, once per report. "
-    "A report made again because a month was replaced never retrains: decisions stay as they were.",
+    "the first, with no reference) it requests the retraining assets for that month, once per report; "
+    "otherwise (NO_ACTION) it requests the month's churn scores, once per report. A report made again "
+    "because a month was replaced never retrains: decisions stay as they were.",
 )
 def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
     records = _materializations_after_cursor(context, DRIFT_REPORT)
@@ -217,6 +226,17 @@ def drift_sensor(context: SensorEvaluationContext, policy: RetrainingPolicy):
             # One retraining per report: the report's run and month identify it.
             tags = {"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share}
             requests += _retraining_request(context, "performance_sensor", month, record.run_id, tags)
+        else:
+            # No retraining, but new users and features: the month is still scored (by the
+            # production its previous months left), once per report.
+            requests.append(
+                RunRequest(
+                    run_key=f"score:{month}:{record.run_id}",
+                    job_name=scoring_job.name,
+                    partition_key=month,
+                    tags={"mlops_assets/drift_report_run": record.run_id, "mlops_assets/drift_share": share},
+                )
+            )
     return SensorResult(run_requests=requests, cursor=str(records[-1].storage_id))
 
 
@@ -286,13 +306,6 @@ def _drift_asks_in_run(instance: DagsterInstance, run_id: str, policy: Retrainin
     return False if run is None or run.is_finished else None
 
 
-def _materializations_after_cursor(context: SensorEvaluationContext, asset_key: AssetKey):
-    after = int(context.cursor) if context.cursor else None
-    return context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=asset_key, after_storage_id=after), limit=_BATCH, ascending=True
-    ).records
-
-
 def _retraining_request(
     context: SensorEvaluationContext, other_sensor: str, month: str, ingest_run_id: str, tags: dict
 ) -> list[RunRequest]:
@@ -308,6 +321,8 @@ def _retraining_request(
     return [
         RunRequest(
             run_key=f"retrain:{month}:{ingest_run_id}",
+            # drift_sensor requests two jobs: name this one.
+            job_name=retraining_job.name,
             partition_key=month,
             tags=tags | {INGEST_RUN_TAG: ingest_run_id},
         )
@@ -369,3 +384,27 @@ def performance_sensor(context: SensorEvaluationContext, policy: RetrainingPolic
     if cursor == context.cursor:
         return SkipReason("production_performance waits for its ingest run's drift report")
     return SensorResult(run_requests=requests, cursor=cursor)
+
+
+@sensor(
+    job=online_features_job,
+    minimum_interval_seconds=sensor_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Watches monthly_snapshot materializations; when the newest month is (re)imported it requests "
+    "feast materialize of that month into the online store, once per import.",
+)
+def online_features_sensor(context: SensorEvaluationContext):
+    records = _materializations_after_cursor(context, MONTHLY_SNAPSHOT)
+    if not records:
+        return SkipReason("no new monthly_snapshot")
+    newest = max(context.instance.get_materialized_partitions(MONTHLY_SNAPSHOT))
+    imports = [r for r in records if r.asset_materialization.partition == newest]
+    cursor = str(records[-1].storage_id)
+    if not imports:
+        # Older months re-imported: the online store serves the newest month only.
+        return SensorResult(skip_reason=f"only months older than {newest} were imported", cursor=cursor)
+    latest = imports[-1]
+    request = RunRequest(
+        run_key=f"online:{newest}:{latest.run_id}", partition_key=newest, tags={"mlops_assets/snapshot_run": latest.run_id}
+    )
+    return SensorResult(run_requests=[request], cursor=cursor)

@@ -95,7 +95,13 @@ def test_dropping_months_into_landing_runs_the_cycle(dagster_dev, tmp_path):
     assert found["2024-01"]["decision"] == "promoted"
     assert found["2024-02"]["decision"] == "promoted"
     runs = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))
-    by_sensor = sorted((r.tags.get("dagster/sensor_name"), r.tags.get("dagster/partition")) for r in runs)
+    # The cycle's runs; online_features_sensor's runs (feast materialize of the newest month) are
+    # queued behind them, and how many depends on how the sensor's ticks fell (none failed, above).
+    by_sensor = sorted(
+        (r.tags.get("dagster/sensor_name"), r.tags.get("dagster/partition"))
+        for r in runs
+        if r.tags.get("dagster/sensor_name") != "online_features_sensor"
+    )
     assert by_sensor == [
         ("drift_sensor", "2024-01"),
         ("drift_sensor", "2024-02"),

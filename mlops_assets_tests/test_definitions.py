@@ -10,7 +10,7 @@ from mlops_assets.definitions import build_definitions, defs
 
 ASSETS = {
     "monthly_snapshot", "training_dataset", "candidate_model", "production_metrics", "drift_report",
-    "production_performance", "promotion_decision",
+    "production_performance", "promotion_decision", "churn_scores", "online_features",
 }
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,10 +21,11 @@ def test_definitions_load_and_resolve_everything(tmp_path):
     graph = built.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == ASSETS
     jobs = {job.name for job in built.resolve_all_job_defs()}
-    assert {"ingest_month_job", "retraining_job", "monthly_cycle_job", "drift_report_job", "rollback_job"} <= jobs
-    for name in ("new_month_sensor", "drift_sensor", "performance_sensor", "replaced_month_sensor"):
+    assert {"ingest_month_job", "retraining_job", "monthly_cycle_job", "drift_report_job", "rollback_job", "scoring_job", "online_features_job"} <= jobs
+    for name in ("new_month_sensor", "drift_sensor", "performance_sensor", "replaced_month_sensor", "online_features_sensor"):
         sensor = built.resolve_sensor_def(name)
-        assert sensor.job_name in jobs
+        targets = {target.job_name for target in sensor.targets}
+        assert targets and targets <= jobs
     checks = {key.name for key in graph.asset_check_keys}
     assert checks == {"snapshot_quality", "training_data_sanity", "production_cleared_delta", "production_matches_decision"}
     specs = [spec for a in graph.assets_defs for spec in a.check_specs]

@@ -63,8 +63,10 @@ def test_every_requested_run_succeeded_in_order(cycle):
     assert summary == [
         ("new_month_sensor", "2024-01", "ingest_month_job", True),
         ("drift_sensor", "2024-01", "retraining_job", True),  # first month: bootstrap
+        ("online_features_sensor", "2024-01", "online_features_job", True),
         ("new_month_sensor", "2024-02", "ingest_month_job", True),
         ("drift_sensor", "2024-02", "retraining_job", True),  # drift over threshold
+        ("online_features_sensor", "2024-02", "online_features_job", True),
     ]
 
 
@@ -176,8 +178,9 @@ def test_drift_sensor_triggers_once_per_report(cycle, instance, defs):
 def test_drift_sensor_takes_no_action_below_threshold(cycle, instance):
     strict = RetrainingPolicy(drift_threshold=1.01)
     result = drift_sensor(build_sensor_context(instance=instance, resources={"policy": strict}))
-    months = {r.partition_key for r in result.run_requests}
-    assert months == {"2024-01"}  # only the first month (no reference: bootstrap) still trains
+    requested = {(r.partition_key, r.job_name) for r in result.run_requests}
+    # Only the first month (no reference: bootstrap) still trains; the other is scored only.
+    assert requested == {("2024-01", "retraining_job"), ("2024-02", "scoring_job")}
 
 
 def test_new_month_sensor_requests_new_and_redelivered_months_only(cycle, home, defs, instance):

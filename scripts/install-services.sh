@@ -2,6 +2,7 @@
 # Debian packages the test suite's real servers and browser need, installed when missing:
 #   postgresql  the `services` tests start their own throwaway cluster on a free loopback port
 #               (mlops_assets_tests/services/servers.py);
+#   redis-server  the online store test on Redis (services/test_online_store_on_redis.py);
 #   chromium    the real-browser test drives it headless through Playwright's `executable_path`
 #               (mlops_assets_tests/test_browser.py; Playwright's own browser download needs a
 #               network this project does not have).
@@ -20,6 +21,7 @@ have_chromium() {
 missing=()
 have_postgres || missing+=(postgresql)
 have_chromium || missing+=(chromium)
+have_redis || missing+=(redis-server)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -37,3 +39,4 @@ apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 have_postgres
 have_chromium
+have_redis

@@ -31,10 +31,16 @@ provider: local
 registry: {registry}
 offline_store:
   type: duckdb
-online_store:
+{online_store}entity_key_serialization_version: 3
+"""
+_SQLITE_ONLINE = """online_store:
   type: sqlite
-  path: {online}
-entity_key_serialization_version: 3
+  path: {path}
+"""
+# The services deployment's online store: a Redis server (docker-compose.yml), feast[redis].
+_REDIS_ONLINE = """online_store:
+  type: redis
+  connection_string: "{connection}"
 """
 
 
@@ -48,6 +54,12 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
     """A Feast repo on the local provider (DuckDB offline store, SQLite online store)."""
 
     repo_path: str
+    # host:port of a Redis server for the online store (MLOPS_FEAST_REDIS); unset: SQLite in the repo.
+    redis_connection: str | None = None
+
+    @property
+    def online_store_path(self) -> str:
+        return f"redis://{self.redis_connection}" if self.redis_connection else str(Path(self.repo_path) / "online_store.db")
 
     @property
     def data_path(self) -> Path:
@@ -84,7 +96,12 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         repo = Path(self.repo_path)
         repo.mkdir(parents=True, exist_ok=True)
         yaml_path = repo / "feature_store.yaml"
-        text = _YAML.format(project=PROJECT, registry=repo / "registry.db", online=repo / "online_store.db")
+        online = (
+            _REDIS_ONLINE.format(connection=self.redis_connection)
+            if self.redis_connection
+            else _SQLITE_ONLINE.format(path=repo / "online_store.db")
+        )
+        text = _YAML.format(project=PROJECT, registry=repo / "registry.db", online_store=online)
         if not yaml_path.exists() or yaml_path.read_text() != text:
             yaml_path.write_text(text)
         return FeatureStore(repo_path=str(repo))
@@ -128,3 +145,45 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         frame = store.get_historical_features(entity_df=entity_df, features=self.feature_refs()).to_df()
         # Feast does not keep row order.
         return frame.sort_values([ENTITY_KEY, EVENT_TIMESTAMP]).reset_index(drop=True)
+
+    # -- online store -------------------------------------------------------------------------
+    def materialize_month(self, as_of: pd.Timestamp) -> None:
+        """`feast materialize` of one month into the online store: the rows stamped at this
+        month's as_of (every view holds one row per user and month, stamped at as_of)."""
+        timestamp = pd.Timestamp(as_of).tz_localize("UTC") if pd.Timestamp(as_of).tzinfo is None else pd.Timestamp(as_of)
+        store = self.apply()
+        store.materialize(
+            start_date=(timestamp - timedelta(days=1)).to_pydatetime(),
+            end_date=(timestamp + timedelta(seconds=1)).to_pydatetime(),
+        )
+
+    def serving_store(self):
+        """A FeatureStore for a long-lived online reader (the prediction service): its registry is
+        read once and kept (Feast's cache TTL 0: never expires). `feast materialize` rewrites the
+        file registry in place, and a reader refreshing its cache at that moment could read it
+        half-written; the feature views a reader needs do not change while it runs (a new schema
+        is a new deployment)."""
+        store = self.store()
+        store.registry.cached_registry_proto_ttl = timedelta(0)
+        store.list_feature_views()  # read it now, once
+        return store
+
+    def online_features(self, user_ids: list[str], store=None) -> list[dict | None]:
+        """The online store's features of each user, in order: None for a user the store does not
+        hold; otherwise the 14 features plus `feature_timestamp` (UTC), the newest event
+        timestamp among them. A user is unknown when no feature has an event timestamp (SQLite
+        marks such values NOT_FOUND, Redis does not: the timestamp is what both agree on)."""
+        store = store or self.store()
+        response = store.get_online_features(features=self.feature_refs(), entity_rows=[{ENTITY_KEY: u} for u in user_ids])
+        columns = response.to_dict(include_event_timestamps=True)
+        names = [name for name in columns if name != ENTITY_KEY and not name.endswith("__ts")]
+        found = []
+        for row in range(len(user_ids)):
+            stamp = max(columns[f"{name}__ts"][row] or 0 for name in names)
+            if not stamp:
+                found.append(None)
+                continue
+            values = {name: columns[name][row] for name in names}
+            values["feature_timestamp"] = pd.Timestamp(stamp, unit="s", tz="UTC")
+            found.append(values)
+        return found

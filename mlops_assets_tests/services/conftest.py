@@ -13,8 +13,10 @@ from mlops_assets_tests.services.servers import (
     ServerUnavailable,
     start_mlflow,
     start_postgres,
+    start_redis,
     stop_mlflow,
     stop_postgres,
+    stop_redis,
 )
 
 DAGSTER_DB = "dagster"
@@ -80,3 +82,16 @@ def mlflow_server(postgres, tmp_path_factory):
         yield server
     finally:
         stop_mlflow(server)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    try:
+        server = start_redis()
+    except ServerUnavailable as exc:
+        _unavailable(exc)
+    try:
+        _RAN["servers"].append(f"redis-server at {server.connection} (pid {server.process.pid}), Feast's online store")
+        yield server
+    finally:
+        stop_redis(server)

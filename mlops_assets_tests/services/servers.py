@@ -239,3 +239,51 @@ def start_mlflow(backend_store_uri: str, workdir: Path, command: list[str] | Non
 def stop_mlflow(server: MlflowServer) -> None:
     # uvicorn's workers are the server's children: stop the process group the server leads.
     stop(server.process, signal.SIGTERM, timeout=30, group=True)
+
+
+# -- Redis (Feast's online store in docker-compose.yml) ----------------------------------------------
+@dataclass
+class Redis:
+    host: str
+    port: int
+    process: subprocess.Popen
+    root: Path
+
+    @property
+    def connection(self) -> str:
+        """host:port, as MLOPS_FEAST_REDIS (Feast's redis `connection_string`) takes it."""
+        return f"{self.host}:{self.port}"
+
+
+def start_redis() -> Redis:
+    """Debian's redis-server on a free loopback port, no persistence, its files in a temp folder."""
+    program = shutil.which("redis-server")
+    if program is None:
+        raise ServerUnavailable("redis-server not found (Debian: apt-get install redis-server; scripts/install-services.sh)")
+    root = Path(tempfile.mkdtemp(prefix="mlops-redis-"))
+    port = free_port()
+    log = root / "redis.log"
+    process = start_process(
+        [program, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(root)],
+        dict(os.environ), root, log,
+    )
+    server = Redis("127.0.0.1", port, process, root)
+
+    def ready() -> bool:
+        with socket.create_connection((server.host, port), timeout=2) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+
+    try:
+        wait_until(ready, "redis-server", process, log, timeout=30)
+    except BaseException:
+        stop_redis(server)
+        raise
+    return server
+
+
+def stop_redis(server: Redis) -> None:
+    try:
+        stop(server.process, signal.SIGTERM, timeout=30, group=True)
+    finally:
+        shutil.rmtree(server.root, ignore_errors=True)

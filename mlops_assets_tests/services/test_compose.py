@@ -26,8 +26,8 @@ from mlops_assets_tests.services.compose import (
     schema_errors,
 )
 
-SERVICES = {"postgres", "mlflow", "code_location", "webserver", "daemon"}
-APP_SERVICES = SERVICES - {"postgres"}
+SERVICES = {"postgres", "mlflow", "redis", "code_location", "webserver", "daemon", "serving"}
+APP_SERVICES = SERVICES - {"postgres", "redis"}
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +92,10 @@ def test_healthchecks_and_start_order(services):
         assert service["healthcheck"]["test"], f"{name} has no healthcheck"
     expected = {
         "mlflow": {"postgres"},
-        "code_location": {"postgres", "mlflow"},
+        "code_location": {"postgres", "mlflow", "redis"},
         "webserver": {"postgres", "code_location"},
         "daemon": {"postgres", "code_location"},
+        "serving": {"mlflow", "redis", "code_location"},
     }
     for name, needs in expected.items():
         depends = services[name]["depends_on"]
@@ -105,9 +106,11 @@ def test_healthchecks_and_start_order(services):
 def test_ports_volumes_and_the_sensors_daemon(compose, services):
     assert services["webserver"]["ports"] == ["3000:3000"]
     assert services["mlflow"]["ports"] == ["5000:5000"]
+    assert services["serving"]["ports"] == ["8000:8000"]
+    assert "redis_data:/data" in services["redis"]["volumes"]
     assert "postgres_data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
     assert "mlflow_artifacts:/mlflow/artifacts" in services["mlflow"]["volumes"]
-    assert set(compose["volumes"]) == {"postgres_data", "mlflow_artifacts", "mlops_data"}
+    assert set(compose["volumes"]) == {"postgres_data", "mlflow_artifacts", "mlops_data", "redis_data"}
     # Runs execute in the code-location container (DefaultRunLauncher via its gRPC server); the
     # daemon evaluates sensors through it too: both see the same Feast repo and landing area.
     assert services["code_location"]["volumes"] == services["daemon"]["volumes"]
@@ -124,6 +127,14 @@ def test_the_code_reads_the_services_from_the_environment(services):
     allowed = services["mlflow"]["environment"]["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
     assert "mlflow:5000" in allowed
     assert services["mlflow"]["environment"]["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql+psycopg2://")
+    # The online store is the Redis service, for the runs that write it and the service that reads it.
+    assert env["MLOPS_FEAST_REDIS"] == "redis:6379"
+    serving = services["serving"]["environment"]
+    for name in ("MLFLOW_TRACKING_URI", "MLOPS_FEAST_REPO", "MLOPS_FEAST_REDIS", "MLOPS_MODEL_NAME", "MLOPS_PRODUCTION_ALIAS"):
+        assert serving[name] == env[name], name
+    assert serving["MLOPS_SERVING_HOST"] == "0.0.0.0" and serving["MLOPS_SERVING_PORT"] == "8000"
+    assert "mlops_data:/data" in services["serving"]["volumes"]  # the Feast repo's registry
+    assert services["serving"]["command"] == ["python", "-m", "mlops_assets.serving"]
 
 
 def test_secrets_come_from_the_environment_only(services):

@@ -38,7 +38,7 @@ def localize(argv: list[str], **flags: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def deployment(postgres, mlflow_server, tmp_path_factory):
+def deployment(postgres, mlflow_server, redis_server, tmp_path_factory):
     services = load_compose()["services"]
     root = tmp_path_factory.mktemp("topology")
     postgres.create_database(DB)
@@ -64,6 +64,8 @@ def deployment(postgres, mlflow_server, tmp_path_factory):
         }
         if "MLFLOW_TRACKING_URI" in env:
             env |= {"MLFLOW_TRACKING_URI": mlflow_server.url, "MLOPS_MODEL_NAME": MODEL}
+        if "MLOPS_FEAST_REDIS" in env:
+            env["MLOPS_FEAST_REDIS"] = redis_server.connection
         return env
 
     processes = {}
@@ -138,7 +140,9 @@ def test_a_dropped_month_runs_through_the_daemon_and_the_grpc_server(deployment,
         assert record, f"no decision after {TIMEOUT_S}s:\n" + (deployment["root"] / "daemon.log").read_text()[-3000:]
         assert record["decision"] == "promoted" and record["production_version_after"] == "1"
         runs = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))
-        assert sorted((r.tags.get("dagster/sensor_name"), r.job_name) for r in runs) == [
+        # online_features_sensor's run of the month may still be queued (not failed: checked above).
+        cycle_runs = [r for r in runs if r.tags.get("dagster/sensor_name") != "online_features_sensor"]
+        assert sorted((r.tags.get("dagster/sensor_name"), r.job_name) for r in cycle_runs) == [
             ("drift_sensor", "retraining_job"),
             ("new_month_sensor", "ingest_month_job"),
         ]

@@ -94,8 +94,10 @@ def test_every_requested_run_succeeded_in_order(cycle):
     assert summary == [
         ("new_month_sensor", "2024-01", "ingest_month_job", True),
         ("drift_sensor", "2024-01", "retraining_job", True),
+        ("online_features_sensor", "2024-01", "online_features_job", True),
         ("new_month_sensor", "2024-02", "ingest_month_job", True),
         ("drift_sensor", "2024-02", "retraining_job", True),
+        ("online_features_sensor", "2024-02", "online_features_job", True),
     ]
 
 

@@ -1,0 +1,158 @@
+"""Churn scores: rank and risk band of every user, how bands moved since last month, and which
+production version scores a month (the rule that makes a re-run reproducible)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+USER_ID = "user_id"
+PROBABILITY = "churn_probability"
+RANK = "rank"
+BAND = "risk_band"
+MODEL_VERSION = "model_version"
+AS_OF = "as_of"
+SCORE_COLUMNS = (USER_ID, PROBABILITY, RANK, BAND, MODEL_VERSION, AS_OF)
+
+LOW, MEDIUM, HIGH = "low", "medium", "high"
+BAND_ORDER = (LOW, MEDIUM, HIGH)  # lowest risk first
+PROMOTED = "promoted"
+
+
+@dataclass(frozen=True)
+class RiskBands:
+    """Bands on the churn probability: `high` from `high_from` up, `medium` from `medium_from`
+    up to `high_from`, `low` below. Probabilities, not ranks: a band means the same risk every
+    month, so the users per band move when the population's risk moves."""
+
+    medium_from: float = 0.5
+    high_from: float = 0.75
+
+    def __post_init__(self):
+        for name in ("medium_from", "high_from"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or math.isnan(value) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"risk band threshold {name} must be a probability in [0, 1], got {value!r}")
+        if self.medium_from > self.high_from:
+            raise ValueError(f"risk bands: medium_from {self.medium_from} is above high_from {self.high_from}")
+
+    def band(self, probabilities) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=float)
+        if np.isnan(p).any():
+            raise ValueError("a churn probability is NaN: every user must be scored")
+        return np.where(p >= self.high_from, HIGH, np.where(p >= self.medium_from, MEDIUM, LOW)).astype(object)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"medium_from": float(self.medium_from), "high_from": float(self.high_from)}
+
+
+def score_table(user_ids, probabilities, model_version: str, as_of: str, bands: RiskBands = RiskBands()) -> pd.DataFrame:
+    """One row per user, highest risk first: rank 1 is the most likely to churn; equal
+    probabilities are ranked by user_id, so the order never depends on the input order."""
+    table = pd.DataFrame({USER_ID: pd.Series(user_ids, dtype=object).astype(str).to_numpy(),
+                          PROBABILITY: np.asarray(probabilities, dtype="float64")})
+    if table[USER_ID].duplicated().any():
+        duplicated = table.loc[table[USER_ID].duplicated(), USER_ID].head(3).tolist()
+        raise ValueError(f"users scored twice: {duplicated}")
+    table = table.sort_values([PROBABILITY, USER_ID], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    table[RANK] = np.arange(1, len(table) + 1, dtype="int64")
+    table[BAND] = bands.band(table[PROBABILITY])
+    table[MODEL_VERSION] = str(model_version)
+    table[AS_OF] = str(as_of)
+    return table[list(SCORE_COLUMNS)]
+
+
+def score_deciles(probabilities) -> dict[str, float]:
+    """p10 ... p90 of the churn probability (empty month: no deciles)."""
+    p = np.asarray(probabilities, dtype=float)
+    if not len(p):
+        return {}
+    return {f"p{q}": float(np.quantile(p, q / 100)) for q in range(10, 100, 10)}
+
+
+def users_per_band(table: pd.DataFrame) -> dict[str, int]:
+    counts = table[BAND].value_counts()
+    return {band: int(counts.get(band, 0)) for band in BAND_ORDER}
+
+
+@dataclass(frozen=True)
+class BandChanges:
+    previous_users: int
+    users_in_both: int
+    changed_band: int
+    moved_up: int  # to a riskier band
+    moved_down: int
+    new_users: int  # scored this month, not last month
+    gone_users: int  # scored last month, not this month
+    transitions: dict[str, int]  # "low->high": users, only the moves
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def band_changes(previous: pd.DataFrame, current: pd.DataFrame) -> BandChanges:
+    """How users moved between bands since the previous month's scores."""
+    joined = previous[[USER_ID, BAND]].merge(current[[USER_ID, BAND]], on=USER_ID, how="inner", suffixes=("_before", "_now"))
+    order = {band: i for i, band in enumerate(BAND_ORDER)}
+    before = joined[f"{BAND}_before"].map(order)
+    now = joined[f"{BAND}_now"].map(order)
+    moved = joined[before != now]
+    transitions = moved.groupby([f"{BAND}_before", f"{BAND}_now"]).size()
+    return BandChanges(
+        previous_users=len(previous),
+        users_in_both=len(joined),
+        changed_band=int((before != now).sum()),
+        moved_up=int((now > before).sum()),
+        moved_down=int((now < before).sum()),
+        new_users=int((~current[USER_ID].isin(previous[USER_ID])).sum()),
+        gone_users=int((~previous[USER_ID].isin(current[USER_ID])).sum()),
+        transitions={f"{a}->{b}": int(n) for (a, b), n in transitions.items()},
+    )
+
+
+# -- which model scores a month ------------------------------------------------------------------
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One promotion_decision materialization, in the order they were recorded."""
+
+    month: str
+    decision: str
+    candidate_version: str
+
+
+@dataclass(frozen=True)
+class ScoringVersion:
+    version: str
+    decision_month: str  # the month whose decision left this version in production
+
+
+def version_for_month(decisions: Iterable[DecisionRecord], month: str) -> ScoringVersion | None:
+    """The production version that month `month`'s decision left.
+
+    The rule: among the decisions of `month` and of the months before it, take the latest month
+    that promoted a model, and within that month its latest promotion; its candidate is the
+    version. A month whose decision skipped (or that had no decision: no retraining) keeps what
+    the months before it left. Decisions of later months never count, so re-scoring an old month
+    never uses a newer model, however many months were decided since. A re-run of an old month
+    that skipped ("production comes from a newer month") promoted nothing and changes nothing.
+    No promotion at or before `month`: None (there was no production model yet).
+    """
+    chosen: tuple[str, int] | None = None
+    version = None
+    for order, record in enumerate(decisions):
+        if record.month > month or record.decision != PROMOTED:
+            continue
+        key = (record.month, order)
+        if chosen is None or key > chosen:
+            chosen, version = key, record.candidate_version
+    return None if chosen is None else ScoringVersion(version=str(version), decision_month=chosen[0])
+
+
+def top_users(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The `n` highest-risk users (the table is ordered by rank)."""
+    return table.nsmallest(n, RANK)[[RANK, USER_ID, PROBABILITY, BAND]]
+
