@@ -67,8 +67,9 @@ def candidate_model(
 
     pipeline = build_pipeline(params)
     pipeline.fit(to_model_frame(train), train[LABEL].to_numpy())
+    validation_scores = score(pipeline, validation)
     try:
-        val_auc = roc_auc(validation[LABEL], score(pipeline, validation))
+        val_auc = roc_auc(validation[LABEL], validation_scores)
     except UndefinedMetricError as exc:
         raise Failure(description=f"month {month}: candidate cannot be measured: {exc}") from exc
 
@@ -96,6 +97,10 @@ def candidate_model(
         "train_rows": len(train),
         "validation_rows": len(validation),
         "validation_fingerprint": rows_fingerprint(validation),
+        # The paired significance test in promotion_decision needs both models' scores on the
+        # same rows, aligned by user.
+        "validation_user_ids": validation[ENTITY_KEY].to_numpy(),
+        "validation_scores": validation_scores,
         "data_fingerprint": fingerprint,
         "params": vars(params),
     }
@@ -126,21 +131,29 @@ def production_metrics(
 ) -> Output[dict]:
     month = context.partition_key
     validation = validation_rows(training_dataset)
-    base = {"month": month, "validation_rows": len(validation), "validation_fingerprint": rows_fingerprint(validation)}
+    base = {
+        "month": month,
+        "validation_rows": len(validation),
+        "validation_fingerprint": rows_fingerprint(validation),
+        "validation_user_ids": validation[ENTITY_KEY].to_numpy(),  # the order of validation_scores
+    }
     registry.check_reachable()
     production = registry.production()
     if production is None:
         context.log.info("[PRODUCTION] no production model yet: the first vetted candidate will be promoted (bootstrap)")
         result = base | {"has_production": False, "production_version": None, "production_auc": None,
-                         "production_month": None, "note": "no production model yet (bootstrap)"}
+                         "production_month": None, "note": "no production model yet (bootstrap)",
+                         "validation_scores": None}
         return Output(result, metadata={"has_production": False, "note": result["note"]})
 
     version = production["version"]
     # Loading errors (registry down) fail the run; a model that loads but cannot score these rows
     # is a broken production model, recorded as AUC undefined so a vetted candidate replaces it.
     model = registry.load_production()
+    validation_scores = None
     try:
-        production_auc = roc_auc(validation[LABEL], score(model, validation))
+        validation_scores = score(model, validation)
+        production_auc = roc_auc(validation[LABEL], validation_scores)
         note = "scored on the candidate's validation rows"
     except UndefinedMetricError as exc:
         if validation[LABEL].nunique() < 2:
@@ -148,6 +161,8 @@ def production_metrics(
         production_auc, note = None, f"production model failed to score: {exc}"
     except Exception as exc:  # noqa: BLE001 - a model that raises on valid rows is broken
         production_auc, note = None, f"production model failed to score: {type(exc).__name__}: {exc}"
+    if production_auc is None:
+        validation_scores = None  # scores of a broken model are not evidence
     context.log.info(f"[PRODUCTION] month={month} version={version} auc={production_auc} ({note})")
     result = base | {
         "has_production": True,
@@ -155,6 +170,7 @@ def production_metrics(
         "production_auc": production_auc,
         "production_month": production["tags"].get("partition"),
         "note": note,
+        "validation_scores": validation_scores,
     }
     return Output(
         result,

@@ -146,7 +146,7 @@ class _SortedScores:
     one bincount and one cumulative sum (O(n) per bootstrap draw)."""
 
     def __init__(self, scores: np.ndarray) -> None:
-        self.order = np.argsort(scores, kind="mergesort")
+        self.order = np.argsort(scores)  # ties need only be adjacent, not in any order
         ordered = scores[self.order]
         self.group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
         self.groups = int(self.group[-1]) + 1
