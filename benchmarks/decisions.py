@@ -51,9 +51,9 @@ from mlops_assets.generator import MonthSpec, simulate_months
 DELTA = 0.01
 POLICIES: dict[str, PromotionPolicy] = {
     "delta": PromotionPolicy(min_absolute_change=DELTA),
-    "significant a=0.05": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.SIGNIFICANT, alpha=0.05),
-    "significant a=0.01": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.SIGNIFICANT, alpha=0.01),
-    "lower_bound a=0.05": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.LOWER_BOUND, alpha=0.05),
+    "significant a=0.05": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.significant, alpha=0.05),
+    "significant a=0.01": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.significant, alpha=0.01),
+    "lower_bound a=0.05": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.lower_bound, alpha=0.05),
 }
 CONCEPT_SHIFTS = (0.1, 0.25, 0.5, 1.0)
 LABEL_NOISE = (0.0, 0.05, 0.1, 0.2)

@@ -30,14 +30,15 @@ THRESHOLD_TOLERANCE = 1e-9
 
 
 class PolicyKind(str, Enum):
-    DELTA = "delta"
-    SIGNIFICANT = "significant"
-    LOWER_BOUND = "lower_bound"
+    # Lower-case member names: Dagster's config (the Launchpad) reads an Enum by member name.
+    delta = "delta"
+    significant = "significant"
+    lower_bound = "lower_bound"
 
 
 DEFAULT_ALPHA = 0.05
 # The policy that won the decision simulation (README, Deciding with significance).
-DEFAULT_POLICY = PolicyKind.SIGNIFICANT
+DEFAULT_POLICY = PolicyKind.significant
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class PromotionPolicy:
     metric: str = "val_auc"
     min_absolute_change: float = 0.01  # the delta
     greater_is_better: bool = True
-    kind: PolicyKind = PolicyKind.DELTA
+    kind: PolicyKind = PolicyKind.delta
     alpha: float = DEFAULT_ALPHA  # one-sided significance level (significant, lower_bound)
 
     def __post_init__(self):
@@ -59,7 +60,7 @@ class PromotionPolicy:
 
     @property
     def needs_comparison(self) -> bool:
-        return self.kind is not PolicyKind.DELTA
+        return self.kind is not PolicyKind.delta
 
     @property
     def ci_level(self) -> float:
@@ -68,9 +69,9 @@ class PromotionPolicy:
         return 1.0 - 2.0 * self.alpha
 
     def describe(self) -> str:
-        if self.kind is PolicyKind.DELTA:
+        if self.kind is PolicyKind.delta:
             return f"delta (gain >= {self.min_absolute_change:g})"
-        if self.kind is PolicyKind.SIGNIFICANT:
+        if self.kind is PolicyKind.significant:
             return f"significant (gain >= {self.min_absolute_change:g} and one-sided p < {self.alpha:g})"
         return f"lower_bound ({1 - self.alpha:.0%} lower bound of the gain >= {self.min_absolute_change:g})"
 
@@ -87,7 +88,7 @@ class Decision:
     production_auc: float | None
     delta: float
     required_auc: float | None
-    policy: str = PolicyKind.DELTA.value
+    policy: str = PolicyKind.delta.value
     alpha: float | None = None  # None for `delta`, which ignores it
     gain_reaches_delta: bool | None = None  # the point gain alone, whatever the policy
     comparison: AucComparison | None = None  # the paired comparison the decision saw, if any
@@ -131,7 +132,7 @@ def decide(
     """
     delta = float(policy.min_absolute_change)
     has_production = (not _missing(production_auc)) if has_production is None else has_production
-    uses_alpha = policy.kind is not PolicyKind.DELTA
+    uses_alpha = policy.kind is not PolicyKind.delta
 
     def result(outcome, cleared, reason, required=None, reaches=None):
         return Decision(
@@ -179,7 +180,7 @@ def decide(
         f"candidate {policy.metric}={candidate_auc:.4f} {verdict} production {production_auc:.4f} "
         f"{'+' if sign > 0 else '-'} delta {delta:.4f} (needs {comparison_text} {required:.4f})"
     )
-    if policy.kind is PolicyKind.DELTA:
+    if policy.kind is PolicyKind.delta:
         return result(PROMOTE if reaches else SKIP, reaches, gain_text, required, reaches)
 
     if comparison is None:
@@ -193,7 +194,7 @@ def decide(
         f"{comparison.ci_level:.0%} CI [{comparison.ci_low:+.4f}, {comparison.ci_high:+.4f}])"
     )
     passed = reaches and significant
-    if policy.kind is PolicyKind.LOWER_BOUND:
+    if policy.kind is PolicyKind.lower_bound:
         # Significant, and even the pessimistic end of the gain reaches delta (for delta > 0 the
         # second implies the first; with delta 0 it keeps "no gain at all" out).
         bound = comparison.difference - float(norm.isf(policy.alpha)) * comparison.standard_error

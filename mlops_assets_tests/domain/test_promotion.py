@@ -113,8 +113,8 @@ from scipy.stats import norm  # noqa: E402
 from mlops_assets.domain.promotion import DEFAULT_POLICY, PolicyKind  # noqa: E402
 from mlops_assets.domain.significance import AucComparison, delong  # noqa: E402
 
-SIGNIFICANT = PromotionPolicy(min_absolute_change=0.01, kind=PolicyKind.SIGNIFICANT, alpha=0.05)
-LOWER_BOUND = PromotionPolicy(min_absolute_change=0.01, kind=PolicyKind.LOWER_BOUND, alpha=0.05)
+SIGNIFICANT = PromotionPolicy(min_absolute_change=0.01, kind=PolicyKind.significant, alpha=0.05)
+LOWER_BOUND = PromotionPolicy(min_absolute_change=0.01, kind=PolicyKind.lower_bound, alpha=0.05)
 
 
 def comparison(candidate, production, se, ci_level=0.9):
@@ -179,13 +179,13 @@ def test_delta_records_the_comparison_and_ignores_it():
 
 
 def test_policy_kinds_are_typed():
-    assert PromotionPolicy(kind="significant").kind is PolicyKind.SIGNIFICANT
+    assert PromotionPolicy(kind="significant").kind is PolicyKind.significant
     assert DEFAULT_POLICY in PolicyKind
     with pytest.raises(ValueError):
         PromotionPolicy(kind="promote_on_tuesdays")
     for bad in (0.0, 0.5, float("nan")):
         with pytest.raises(ValueError, match="alpha"):
-            PromotionPolicy(kind=PolicyKind.SIGNIFICANT, alpha=bad)
+            PromotionPolicy(kind=PolicyKind.significant, alpha=bad)
     assert PromotionPolicy(alpha=0.05).ci_level == pytest.approx(0.90)
 
 
