@@ -32,6 +32,8 @@ not the drift trigger, are what is measured.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,20 +41,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from mlops_assets.domain.metrics import roc_auc
 from mlops_assets.domain.model import ModelParams, build_pipeline, to_model_frame
 from mlops_assets.domain.promotion import PolicyKind, PromotionPolicy, decide
 from mlops_assets.domain.schema import ENTITY_KEY, FEATURES, FILES, LABEL
-from mlops_assets.domain.significance import delong, weighted_auc
+from mlops_assets.domain.significance import AucComparison, delong, weighted_auc
 from mlops_assets.domain.split import TRAIN, VALIDATION, assign_split
 from mlops_assets.generator import MonthSpec, simulate_months
 
 DELTA = 0.01
 POLICIES: dict[str, PromotionPolicy] = {
     "delta": PromotionPolicy(min_absolute_change=DELTA),
-    "significant a=0.05": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.significant, alpha=0.05),
     "significant a=0.01": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.significant, alpha=0.01),
+    "significant a=0.05": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.significant, alpha=0.05),
+    "significant a=0.10": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.significant, alpha=0.10),
+    "significant a=0.20": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.significant, alpha=0.20),
     "lower_bound a=0.05": PromotionPolicy(min_absolute_change=DELTA, kind=PolicyKind.lower_bound, alpha=0.05),
 }
 CONCEPT_SHIFTS = (0.1, 0.25, 0.5, 1.0)
@@ -92,11 +97,6 @@ def month_table(frames: dict[str, pd.DataFrame], with_split: bool = True) -> pd.
     return table
 
 
-@dataclass
-class _PolicyState:
-    production: int = 0  # index of the production model (month it was trained)
-
-
 class EncodedSample:
     """A month's fresh sample encoded once, so that each logistic-regression pipeline scores it
     with one matrix product instead of re-running its encoders on 200,000 rows of text (the
@@ -133,33 +133,45 @@ class EncodedSample:
         return logits + design @ weights[offset:]
 
 
-def simulate(
+@dataclass
+class Measured:
+    """Everything the policies can be judged on, for one seed and month size, measured once:
+    for month t, `true_auc[t][j]` is model j's (j <= t) true AUC on month t's fresh sample and
+    `compared[t][j]` (j < t) candidate t against model j on month t's validation rows."""
+
+    seed: int
+    users: int
+    specs: list[MonthSpec]
+    true_auc: list[list[float]]
+    compared: list[list[tuple[float, float, AucComparison]]]  # (candidate val AUC, model j val AUC, DeLong)
+
+
+def measure(
     sizes: Sequence[int] = DEFAULT_SIZES,
     seeds: Sequence[int] = (1, 2, 3, 4, 5),
     month_count: int = 24,
     truth_users: int = 200_000,
-    policies: dict[str, PromotionPolicy] = POLICIES,
     params: ModelParams = ModelParams(),
+    ci_level: float = 0.90,
     log=print,
-) -> pd.DataFrame:
-    """One row per seed, size, decision month and policy: the decision and the truth behind it."""
+) -> list[Measured]:
+    """Train every month's candidate at every size and measure every pair the policies may meet."""
     if params.kind != "logistic_regression":
         raise ValueError(f"the simulation scores its fresh samples as logistic regressions, not {params.kind}")
-    rows = []
+    measured = []
     for seed in seeds:
         specs = scenario(seed, month_count)
         truth = simulate_months(truth_users, specs, seed=seed + TRUTH_SEED_OFFSET)
         samples = {size: simulate_months(size, specs, seed=seed) for size in sizes}
+        runs = {size: Measured(seed, size, specs, [], []) for size in sizes}
         models: dict[int, list] = {size: [] for size in sizes}
-        states = {size: {name: _PolicyState() for name in policies} for size in sizes}
         for month_index, spec in enumerate(specs):
             started = time.perf_counter()
             truth_month = next(truth)
             truth_frame = to_model_frame(month_table(truth_month.frames, with_split=False))
             encoded_truth = None
             for size in sizes:
-                month = next(samples[size])
-                data = month_table(month.frames)
+                data = month_table(next(samples[size]).frames)
                 train, validation = data[data["split"] == TRAIN], data[data["split"] == VALIDATION]
                 model = build_pipeline(params)
                 model.fit(to_model_frame(train), train[LABEL].to_numpy())
@@ -168,47 +180,79 @@ def simulate(
                 encoded_validation = EncodedSample(to_model_frame(validation), model)
                 # Every model trained so far, on this month's fresh sample and validation rows
                 # (logits: the same order as the probabilities, so the same AUCs and DeLong test).
-                true_auc = [weighted_auc(truth_month.probability, encoded_truth.linear_logits(m)) for m in models[size]]
-                val_scores = [encoded_validation.linear_logits(m) for m in models[size]]
+                runs[size].true_auc.append(
+                    [weighted_auc(truth_month.probability, encoded_truth.linear_logits(m)) for m in models[size]]
+                )
                 y = validation[LABEL].to_numpy()
-                best = max(true_auc)
-                for name, policy in policies.items():
-                    state = states[size][name]
-                    if month_index == 0:
-                        continue  # bootstrap: every policy promotes the first candidate
-                    production = state.production
-                    comparison = delong(y, val_scores[month_index], val_scores[production], ci_level=policy.ci_level)
-                    decision = decide(
-                        roc_auc(y, val_scores[month_index]),
-                        roc_auc(y, val_scores[production]),
-                        policy,
-                        comparison=comparison,
-                        has_production=True,
-                    )
-                    if decision.promote:
-                        state.production = month_index
-                    rows.append(
-                        {
-                            "seed": seed,
-                            "users": size,
-                            "month": month_index,
-                            "kind": spec.kind,
-                            "concept_shift": spec.concept_shift if spec.kind == "concept_drift" else 0.0,
-                            "label_noise": spec.label_noise,
-                            "policy": name,
-                            "promoted": decision.promote,
-                            "val_difference": comparison.difference,
-                            "p_value": comparison.p_value,
-                            "true_candidate_auc": true_auc[month_index],
-                            "true_production_auc": true_auc[production],
-                            "true_best_auc": best,
-                            "true_production_after_auc": true_auc[state.production],
-                        }
-                    )
+                val_scores = [encoded_validation.linear_logits(m) for m in models[size]]
+                candidate_auc = roc_auc(y, val_scores[-1])
+                runs[size].compared.append(
+                    [(candidate_auc, roc_auc(y, old), delong(y, val_scores[-1], old, ci_level)) for old in val_scores[:-1]]
+                )
             shift = f" shift {spec.concept_shift}" if spec.kind == "concept_drift" else ""
             log(f"seed {seed} month {month_index + 1}/{len(specs)} {spec.kind}{shift} (label noise {spec.label_noise}): "
                 f"{time.perf_counter() - started:.1f} s")
-    return pd.DataFrame(rows)
+        measured += runs.values()
+    return measured
+
+
+def play(run: Measured, name: str, policy: PromotionPolicy) -> list[dict]:
+    """One policy through one measured run: each month it decides against its own production."""
+    production, rows = 0, []  # month 0: every policy bootstraps on the first candidate
+    for month_index in range(1, len(run.specs)):
+        spec = run.specs[month_index]
+        candidate_auc, production_auc, comparison = run.compared[month_index][production]
+        if policy.needs_comparison and abs(comparison.ci_level - policy.ci_level) > 1e-12:
+            comparison = replace_level(comparison, policy.ci_level)
+        decision = decide(candidate_auc, production_auc, policy, comparison=comparison, has_production=True)
+        truth = run.true_auc[month_index]
+        before = production
+        if decision.promote:
+            production = month_index
+        rows.append(
+            {
+                "seed": run.seed,
+                "users": run.users,
+                "month": month_index,
+                "kind": spec.kind,
+                "concept_shift": spec.concept_shift if spec.kind == "concept_drift" else 0.0,
+                "label_noise": spec.label_noise,
+                "policy": name,
+                "promoted": decision.promote,
+                "val_difference": comparison.difference,
+                "p_value": comparison.p_value,
+                "true_candidate_auc": truth[month_index],
+                "true_production_auc": truth[before],
+                "true_best_auc": max(truth),
+                "true_production_after_auc": truth[production],
+            }
+        )
+    return rows
+
+
+def replace_level(comparison: AucComparison, ci_level: float) -> AucComparison:
+    """The same comparison with its interval at another level (the SE and p-value do not change)."""
+    half = float(norm.ppf(0.5 + ci_level / 2.0)) * comparison.standard_error
+    return dataclasses.replace(
+        comparison, ci_level=ci_level, ci_low=max(-1.0, comparison.difference - half), ci_high=min(1.0, comparison.difference + half)
+    )
+
+
+def simulate(
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    seeds: Sequence[int] = (1, 2, 3, 4, 5),
+    month_count: int = 24,
+    truth_users: int = 200_000,
+    policies: dict[str, PromotionPolicy] = POLICIES,
+    log=print,
+) -> pd.DataFrame:
+    """One row per seed, size, decision month and policy: the decision and the truth behind it."""
+    measured = measure(sizes, seeds, month_count, truth_users, log=log)
+    return trace_of(measured, policies)
+
+
+def trace_of(measured: list[Measured], policies: dict[str, PromotionPolicy] = POLICIES) -> pd.DataFrame:
+    return pd.DataFrame([row for run in measured for name, policy in policies.items() for row in play(run, name, policy)])
 
 
 def summarize(trace: pd.DataFrame, delta: float = DELTA) -> pd.DataFrame:
@@ -268,18 +312,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--truth-users", type=int, default=200_000)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/decisions.md"))
+    parser.add_argument("--replay", type=Path, default=None,
+                        help="play the policies on the measurements a previous run kept (its .pickle) instead of measuring")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     seeds = list(range(1, args.seeds + 1))
     started = time.perf_counter()
-    trace = simulate(sizes, seeds, args.months, args.truth_users)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.replay:
+        measured = pickle.loads(args.replay.read_bytes())
+        sizes = sorted({run.users for run in measured})
+        seeds = sorted({run.seed for run in measured})
+        args.months = len(measured[0].specs)
+    else:
+        measured = []
+        for seed in seeds:
+            measured += measure(sizes, [seed], args.months, args.truth_users)
+            # Kept (after every seed) so that other policies can be played on the same measurements.
+            args.out.with_suffix(".pickle").write_bytes(pickle.dumps(measured))
+    trace = trace_of(measured)
     summary = summarize(trace)
+    command = (
+        f"--sizes {','.join(map(str, sizes))} --seeds {len(seeds)} --months {args.months} --truth-users {args.truth_users}"
+    )
     header = (
         f"# Promotion policies against known truth\n\n"
-        f"`python -m benchmarks.decisions --sizes {args.sizes} --seeds {args.seeds} --months {args.months} "
-        f"--truth-users {args.truth_users}`: {len(seeds)} scenario(s) of {args.months} months, delta {DELTA}, "
-        f"default logistic regression, true AUCs on {args.truth_users:,} fresh users per month; "
-        f"{time.perf_counter() - started:.0f} s."
+        f"`python -m benchmarks.decisions {command}`{' (replayed from its kept measurements)' if args.replay else ''}: "
+        f"{len(seeds)} scenario(s) of {args.months} months, delta {DELTA}, default logistic regression, true AUCs on "
+        f"{args.truth_users:,} fresh users per month; {time.perf_counter() - started:.0f} s."
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(to_markdown(summary, header))

@@ -77,8 +77,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.significance")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--resamples-1m", type=int, default=100)
-    parser.add_argument("--replications", type=int, default=400)
-    parser.add_argument("--calibration-resamples", type=int, default=300)
+    parser.add_argument("--replications", type=int, default=1000)
+    parser.add_argument("--calibration-resamples", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/significance.md"))
     args = parser.parse_args(argv)
     fast = speed(args.rows, args.resamples_1m)
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
         "| ---: | ---: | --- | ---: | ---: |",
     ]
     for rows in (200, 1000, 5000):
-        for gain in (0.0, 0.03):
+        for gain in (0.0, 0.1):
             cal = calibration(rows, args.replications, args.calibration_resamples, gain)
             for method in ("delong", "paired_bootstrap"):
                 lines.append(
