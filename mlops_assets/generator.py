@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,23 @@ def churn_probability(features: Mapping[str, object], concept: str) -> np.ndarra
     Series or DataFrame columns). Missing plan flags count as False, a missing resolution time
     as "no ticket".
     """
+    return 1.0 / (1.0 + np.exp(-churn_logit(features, concept)))
+
+
+def mixed_churn_probability(features: Mapping[str, object], concept_weight: float) -> np.ndarray:
+    """P(churn) per user in a world between the two concepts: the logit is concept A's times
+    (1 - concept_weight) plus concept B's times concept_weight. Weight 0 is exactly concept A,
+    1 exactly concept B (so the scripted scenario's months are unchanged)."""
+    if concept_weight == 0.0:
+        return churn_probability(features, "A")
+    if concept_weight == 1.0:
+        return churn_probability(features, "B")
+    logit = (1.0 - concept_weight) * churn_logit(features, "A") + concept_weight * churn_logit(features, "B")
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def churn_logit(features: Mapping[str, object], concept: str) -> np.ndarray:
+    """The churn log-odds per user under `concept` (see `churn_probability`)."""
     f = _FeatureView(features)
     # Shared by both concepts: newcomers are fickle and commitments hold. These act on the
     # traits a user keeps for years; sharing them keeps months_active's steady state about
@@ -100,7 +118,7 @@ def churn_probability(features: Mapping[str, object], concept: str) -> np.ndarra
         )
     else:
         raise ValueError(f"unknown concept {concept!r}: expected one of {CONCEPTS}")
-    return 1.0 / (1.0 + np.exp(-logit))
+    return logit
 
 
 class _FeatureView:
@@ -411,37 +429,86 @@ def generate_month_frames(
     seed: int = 7,
 ) -> dict[str, dict[str, pd.DataFrame]]:
     """month key -> {file name -> DataFrame exactly as written to CSV}."""
-    scenario = tuple(scenario)
-    unknown = [kind for kind in scenario if kind not in MONTH_KINDS]
-    if unknown or not scenario:
-        raise ValueError(f"scenario {scenario!r}: month kinds must be among {MONTH_KINDS}")
+    return {month.key: month.frames for month in simulate_months(n_users, scenario, first_month, seed)}
+
+
+@dataclass(frozen=True)
+class MonthSpec:
+    """One month of a simulated scenario: its kind, and what the scripted scenario keeps fixed.
+
+    concept_shift (concept_drift months): how far the concept moves towards the other one, 1.0
+    all the way (A -> B or back, the scripted scenario), 0.25 a quarter of the way; at either end
+    it turns back. label_noise: the share of recorded labels flipped (the churn itself, and so
+    the population, is unchanged: the labels lie, the world does not)."""
+
+    kind: str
+    concept_shift: float = 1.0
+    label_noise: float = 0.0
+
+
+@dataclass(frozen=True)
+class SimulatedMonth:
+    key: str
+    kind: str
+    concept_weight: float  # 0 = concept A, 1 = concept B (see mixed_churn_probability)
+    frames: dict[str, pd.DataFrame]  # exactly as written to CSV (labels with any label noise)
+    probability: np.ndarray  # each user's true churn probability this month, in the frames' row order
+
+
+def simulate_months(
+    n_users: int,
+    scenario: Sequence[str | MonthSpec],
+    first_month: str = "2024-01",
+    seed: int = 7,
+) -> Iterator[SimulatedMonth]:
+    """The months one by one, with each user's true churn probability (the ground truth that the
+    decision simulation measures models against). Month kinds given as plain strings are the
+    scripted scenario's; `generate_month_frames` is this with the probabilities dropped."""
+    specs = tuple(month if isinstance(month, MonthSpec) else MonthSpec(month) for month in scenario)
+    unknown = [spec.kind for spec in specs if spec.kind not in MONTH_KINDS]
+    if unknown or not specs:
+        raise ValueError(f"scenario {tuple(scenario)!r}: month kinds must be among {MONTH_KINDS}")
+    bad = [spec for spec in specs if not (0.0 < spec.concept_shift <= 1.0 and 0.0 <= spec.label_noise < 0.5)]
+    if bad:
+        raise ValueError(f"scenario month {bad[0]!r}: concept_shift must be in (0, 1], label_noise in [0, 0.5)")
     if n_users < 1:
         raise ValueError(f"n_users must be >= 1, got {n_users}")
     rng = np.random.default_rng(seed)
     ids = _IdMint(rng)
     population = _new_population(n_users, rng, ids)
-    concept = "A"
+    concept_weight, direction = 0.0, 1.0
     churned: np.ndarray | None = None
-    frames: dict[str, dict[str, pd.DataFrame]] = {}
-    for month_key, kind in zip(months.month_keys(first_month, len(scenario)), scenario):
+    for month_key, spec in zip(months.month_keys(first_month, len(specs)), specs):
         if churned is not None:
             _advance(population, churned, rng, ids)
-        if kind == "baseline":
-            concept = "A"
-        elif kind == "concept_drift":
-            concept = CONCEPTS[(CONCEPTS.index(concept) + 1) % len(CONCEPTS)]
+        if spec.kind == "baseline":
+            concept_weight, direction = 0.0, 1.0
+        elif spec.kind == "concept_drift":
+            concept_weight += direction * spec.concept_shift
+            if not 0.0 < concept_weight < 1.0:  # reached (or passed) an end: stop there, turn back
+                concept_weight = min(max(concept_weight, 0.0), 1.0)
+                direction = -direction
             _answer_competitor(population)
-        elif kind == "silent_concept_drift":
+        elif spec.kind == "silent_concept_drift":
             # What drives churn changes and nothing else does: this month's features are drawn
             # exactly as in a quiet month, only its labels follow the new concept.
-            concept = CONCEPTS[(CONCEPTS.index(concept) + 1) % len(CONCEPTS)]
-        elif kind == "covariate_drift":
+            # The old concept and the new one swap places; the next drift moves away from it.
+            concept_weight = 1.0 - concept_weight
+            direction = 1.0 if concept_weight < 0.5 else -1.0
+        elif spec.kind == "covariate_drift":
             _shift_covariates(population, rng)
         _pay(population)
         observed = _observe(population, rng)
-        churned = rng.random(n_users) < churn_probability(observed, concept)
-        frames[month_key] = _month_frames(population, observed, churned, month_key)
-    return frames
+        probability = mixed_churn_probability(observed, concept_weight)
+        churned = rng.random(n_users) < probability
+        recorded = churned ^ (rng.random(n_users) < spec.label_noise) if spec.label_noise > 0 else churned
+        yield SimulatedMonth(
+            key=month_key,
+            kind=spec.kind,
+            concept_weight=concept_weight,
+            frames=_month_frames(population, observed, recorded, month_key),
+            probability=probability,
+        )
 
 
 def write_month(folder: Path, frames: Mapping[str, pd.DataFrame]) -> None:

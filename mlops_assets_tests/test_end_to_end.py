@@ -3,6 +3,7 @@ instance, a real Feast repo (DuckDB offline store), a real MLflow registry (SQLi
 Evidently reports. Asserts decisions and registry state, then the sensors' contracts."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from dagster import (
 from mlops_assets.cli import play_months, status_rows
 from mlops_assets import records
 from mlops_assets.definitions import build_definitions
+from mlops_assets.domain.promotion import DEFAULT_POLICY
 from mlops_assets.domain.schema import FEATURES
 from mlops_assets.generator import write_months
 from mlops_assets.instance import INSTANCE_SETTINGS
@@ -97,6 +99,24 @@ def test_candidate_and_production_were_scored_on_the_same_rows(cycle, instance):
     candidate = latest_metadata(instance, "candidate_model", "2024-02")
     production = latest_metadata(instance, "production_metrics", "2024-02")
     assert candidate["validation_rows"] == production["validation_rows"] > 0
+
+
+def test_the_decision_record_carries_the_paired_comparison(cycle, instance, defs):
+    record = latest_metadata(instance, "promotion_decision", "2024-02")["record"]
+    assert record["policy"] == DEFAULT_POLICY.value and record["alpha"] == 0.05
+    assert record["comparison_method"] == "delong"
+    low, high = record["difference_ci"]
+    assert low <= record["difference"] <= high
+    assert record["difference"] == pytest.approx(record["candidate_auc"] - record["production_auc"], abs=1e-9)
+    assert 0.0 <= record["p_value"] <= 1.0 and record["significant"] is True
+    # The concept-drift gain is far beyond the noise: the default policy decides as delta would.
+    assert record["gain_reaches_delta"] is True and record["decision"] == "promoted"
+    assert "significant" in record["reason"] and "both hold" in record["reason"]
+    tags = defs.resources["registry"].version_tags(record["candidate_version"])
+    assert tags["promotion.policy"] == DEFAULT_POLICY.value and float(tags["promotion.p_value"]) == pytest.approx(record["p_value"])
+    assert float(tags["promotion.difference"]) == pytest.approx(record["difference"])
+    bootstrap = latest_metadata(instance, "promotion_decision", "2024-01")["record"]
+    assert bootstrap["difference"] is None and bootstrap["p_value"] is None and bootstrap["decision"] == "promoted"
 
 
 def test_drift_report_files_and_metadata(cycle, instance, defs):
@@ -197,3 +217,45 @@ def test_new_month_sensor_requests_new_and_redelivered_months_only(cycle, home, 
     (half / "users.csv").write_text("user_id\n")  # half-copied month: not ready, named, not requested yet
     waiting = new_month_sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing": landing}))
     assert not waiting.run_requests and "incomplete: 2024-03 (missing subscriptions.csv" in waiting.skip_reason.skip_message
+
+
+# -- the promotion policy's record: paired difference, interval, p-value, policy ------------------
+COMPARE_LINE = re.compile(
+    r"^\[COMPARE\] candidate_auc=\d\.\d{4} vs prod_auc=\d\.\d{4} \(delta=[\d.]+\) "
+    r"diff=-?\d\.\d{4} ci=\[-?\d\.\d{4}, -?\d\.\d{4}\] p=\d\.\d{4} policy=(\w+)( alpha=[\d.]+)?$"
+)
+
+
+def compare_lines(instance, run_id):
+    return [e.user_message for e in instance.all_logs(run_id) if e.user_message.startswith("[COMPARE]")]
+
+
+def test_an_identical_candidate_is_noise_for_significant_and_equal_for_delta_zero(cycle, instance, defs):
+    """Re-training 2024-02 on the same rows gives the same model: the paired difference is exactly 0.
+    Today's rule with delta 0 promotes an equal AUC (unchanged); `significant` sees no evidence."""
+    registry = defs.resources["registry"]
+    before = registry.production()["version"]
+    job = defs.resolve_job_def("retraining_job")
+    significant = job.execute_in_process(
+        instance=instance, partition_key="2024-02",
+        run_config={"ops": {"promotion_decision": {"config": {"policy": "significant", "delta": 0.0}}}},
+    )
+    record = significant.output_for_node("promotion_decision")
+    assert record["difference"] == 0.0 and record["p_value"] == 0.5 and record["difference_ci"] == [0.0, 0.0]
+    assert record["decision"] == "skipped" and not record["cleared_delta"] and record["gain_reaches_delta"]
+    assert "within the noise" in record["reason"]
+    assert registry.production()["version"] == before
+    assert registry.version_tags(record["candidate_version"])["promotion.cleared_delta"] == "false"
+    [line] = compare_lines(instance, significant.run_id)
+    assert COMPARE_LINE.match(line).group(1) == "significant"
+
+    delta = job.execute_in_process(
+        instance=instance, partition_key="2024-02",
+        run_config={"ops": {"promotion_decision": {"config": {"policy": "delta", "delta": 0.0}}}},
+    )
+    record = delta.output_for_node("promotion_decision")
+    assert record["policy"] == "delta" and record["alpha"] is None and record["p_value"] == 0.5
+    assert record["decision"] == "promoted" and record["cleared_delta"]
+    assert registry.production()["version"] == record["candidate_version"] != before
+    [line] = compare_lines(instance, delta.run_id)
+    assert COMPARE_LINE.match(line).group(1) == "delta" and "alpha" not in line

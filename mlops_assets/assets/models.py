@@ -123,11 +123,14 @@ def candidate_model(
         "train_rows": len(train),
         "validation_rows": len(validation),
         "validation_fingerprint": rows_fingerprint(validation),
+        # The paired significance test in promotion_decision needs both models' scores on the
+        # same rows, aligned by user.
+        "validation_user_ids": validation[ENTITY_KEY].to_numpy(),
+        "validation_scores": validation_scores,
         "data_fingerprint": fingerprint,
         "params": vars(params),
-        # The card so far and the scores on the validation rows, for the decision's card and ROC.
+        # The card so far, for the decision's card.
         "card": card,
-        "validation_scores": validation_scores,
     }
     links = {
         "model_version_url": registry.version_url(logged["version"]),
@@ -164,23 +167,29 @@ def production_metrics(
 ) -> Output[dict]:
     month = context.partition_key
     validation = validation_rows(training_dataset)
-    base = {"month": month, "validation_rows": len(validation), "validation_fingerprint": rows_fingerprint(validation)}
+    base = {
+        "month": month,
+        "validation_rows": len(validation),
+        "validation_fingerprint": rows_fingerprint(validation),
+        "validation_user_ids": validation[ENTITY_KEY].to_numpy(),  # the order of validation_scores
+    }
     registry.check_reachable()
     production = registry.production()
     if production is None:
         context.log.info("[PRODUCTION] no production model yet: the first vetted candidate will be promoted (bootstrap)")
         result = base | {"has_production": False, "production_version": None, "production_auc": None,
-                         "production_month": None, "note": "no production model yet (bootstrap)"}
+                         "production_month": None, "note": "no production model yet (bootstrap)",
+                         "validation_scores": None}
         return Output(result, metadata={"has_production": False, "note": result["note"]})
 
     version = production["version"]
     # Loading errors (registry down) fail the run; a model that loads but cannot score these rows
     # is a broken production model, recorded as AUC undefined so a vetted candidate replaces it.
     model = registry.load_production()
-    production_scores = None
+    validation_scores = None
     try:
-        production_scores = score(model, validation)
-        production_auc = roc_auc(validation[LABEL], production_scores)
+        validation_scores = score(model, validation)
+        production_auc = roc_auc(validation[LABEL], validation_scores)
         note = "scored on the candidate's validation rows"
     except UndefinedMetricError as exc:
         if validation[LABEL].nunique() < 2:
@@ -188,6 +197,8 @@ def production_metrics(
         production_auc, note = None, f"production model failed to score: {exc}"
     except Exception as exc:  # noqa: BLE001 - a model that raises on valid rows is broken
         production_auc, note = None, f"production model failed to score: {type(exc).__name__}: {exc}"
+    if production_auc is None:
+        validation_scores = None  # scores of a broken model are not evidence
     context.log.info(f"[PRODUCTION] month={month} version={version} auc={format_auc(production_auc)} ({note})")
     result = base | {
         "has_production": True,
@@ -195,8 +206,9 @@ def production_metrics(
         "production_auc": production_auc,
         "production_month": production["tags"].get("partition"),
         "note": note,
-        # Production's scores on the same validation rows, for the decision's ROC figure.
-        "production_scores": None if production_auc is None else production_scores,
+        # Production's scores on the same validation rows (aligned with validation_user_ids): the
+        # paired significance test and the decision's ROC figure.
+        "validation_scores": validation_scores,
     }
     return Output(
         result,

@@ -1,8 +1,9 @@
-"""promotion_decision: the rule, the alias move, and the record (the audit trail MLflow lacks)."""
+"""promotion_decision: the policy, the alias move, and the record (the audit trail MLflow lacks)."""
 
 
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
 from pydantic import Field
@@ -15,8 +16,9 @@ from mlops_assets.domain.metrics import format_auc, roc_auc
 from mlops_assets.domain.model import score
 from mlops_assets.domain.model_card import version_card
 from mlops_assets.domain.months import as_of_for
-from mlops_assets.domain.promotion import PROMOTE, PromotionPolicy, decide
-from mlops_assets.domain.schema import LABEL
+from mlops_assets.domain.promotion import DEFAULT_ALPHA, DEFAULT_POLICY, Decision, PolicyKind, PromotionPolicy, decide
+from mlops_assets.domain.schema import ENTITY_KEY, LABEL
+from mlops_assets.domain.significance import AucComparison, ComparisonError, delong
 from mlops_assets.partitions import monthly_partitions, previous_month
 from mlops_assets.records import latest_metadata
 from mlops_assets.resources import MlflowModelRegistry, ReportStore
@@ -26,7 +28,20 @@ _RESCORE_TOLERANCE = 1e-9
 
 
 class PromotionConfig(Config):
-    delta: float = Field(default=0.01, ge=0.0, description="Promote only if candidate_auc >= production_auc + delta.")
+    policy: PolicyKind = Field(
+        default=DEFAULT_POLICY,
+        description="delta: candidate_auc >= production_auc + delta (the course's rule) | significant: the gain is "
+        "at least delta AND significant at alpha (one-sided DeLong test on the same validation rows) | "
+        "lower_bound: the (1 - alpha) lower confidence bound of the gain is at least delta. README, "
+        "Deciding with significance.",
+    )
+    delta: float = Field(default=0.01, ge=0.0, description="The smallest AUC gain worth a promotion.")
+    alpha: float = Field(
+        default=DEFAULT_ALPHA, gt=0.0, lt=0.5, description="One-sided significance level (significant, lower_bound)."
+    )
+
+    def promotion_policy(self) -> PromotionPolicy:
+        return PromotionPolicy(min_absolute_change=self.delta, kind=self.policy, alpha=self.alpha)
 
 
 _fmt = format_auc
@@ -47,6 +62,50 @@ def _trend(context: AssetExecutionContext, record: dict) -> list[figures.TrendPo
     ]
 
 
+def paired_comparison(
+    month: str, validation: pd.DataFrame, candidate_model: dict, production_metrics: dict, ci_level: float
+) -> AucComparison | None:
+    """DeLong's paired test of the two models on the same validation rows; None when there is
+    nothing to compare against (no production model, or one that failed to score)."""
+    if production_metrics.get("validation_scores") is None:
+        return None
+    ids = validation[ENTITY_KEY].to_numpy()
+    for name, output in (("candidate_model", candidate_model), ("production_metrics", production_metrics)):
+        if not np.array_equal(output["validation_user_ids"], ids):
+            raise Failure(description=f"month {month}: {name}'s validation scores are not aligned with the validation rows; re-run the month")
+    try:
+        return delong(validation[LABEL], candidate_model["validation_scores"], production_metrics["validation_scores"], ci_level)
+    except ComparisonError as exc:
+        raise Failure(description=f"month {month}: candidate and production cannot be compared: {exc}") from exc
+
+
+def comparison_fields(comparison: AucComparison | None) -> dict:
+    """What the record, the metadata and the tags say about the paired comparison."""
+    if comparison is None:
+        return {"difference": None, "difference_se": None, "difference_ci": None, "ci_level": None, "p_value": None}
+    return {
+        "difference": comparison.difference,
+        "difference_se": comparison.standard_error,
+        "difference_ci": [comparison.ci_low, comparison.ci_high],
+        "ci_level": comparison.ci_level,
+        "p_value": comparison.p_value,
+    }
+
+
+def compare_line(decision: Decision) -> str:
+    comparison = decision.comparison
+    stats = (
+        "diff=None ci=None p=None"
+        if comparison is None
+        else f"diff={comparison.difference:.4f} ci=[{comparison.ci_low:.4f}, {comparison.ci_high:.4f}] p={comparison.p_value:.4f}"
+    )
+    alpha = "" if decision.alpha is None else f" alpha={decision.alpha}"
+    return (
+        f"[COMPARE] candidate_auc={_fmt(decision.candidate_auc)} vs prod_auc={_fmt(decision.production_auc)} "
+        f"(delta={decision.delta}) {stats} policy={decision.policy}{alpha}"
+    )
+
+
 @asset(
     partitions_def=monthly_partitions,
     group_name="promotion",
@@ -58,7 +117,8 @@ def _trend(context: AssetExecutionContext, record: dict) -> list[figures.TrendPo
     # One decision at a time across all runs (the instance gives each pool one slot): between
     # reading production and moving the alias, no other run can move it.
     pool="production_alias",
-    description="Promote the candidate only if candidate_auc >= production_auc + delta, by moving the "
+    description="Promote the candidate only if it passes the promotion policy (delta: candidate_auc >= "
+    "production_auc + delta; significant: that gain also significant by DeLong's paired test), by moving the "
     "registry's production alias after the model loads and scores; otherwise keep production and record why.",
 )
 def promotion_decision(
@@ -88,25 +148,32 @@ def promotion_decision(
             f"v{before_version} after it was scored; re-run production_metrics and promotion_decision"
         )
 
-    policy = PromotionPolicy(min_absolute_change=config.delta)
+    policy = config.promotion_policy()
+    comparison = paired_comparison(month, validation, candidate_model, production_metrics, policy.ci_level)
     decision = decide(
         candidate_model["val_auc"],
         production_metrics["production_auc"],
         policy,
+        comparison=comparison,
         has_production=production_metrics["has_production"],
         month=month,
         production_month=production_metrics["production_month"],
     )
-    context.log.info(
-        f"[COMPARE] candidate_auc={_fmt(decision.candidate_auc)} vs prod_auc={_fmt(decision.production_auc)} "
-        f"(delta={decision.delta})"
-    )
+    context.log.info(compare_line(decision))
+    compared = comparison_fields(comparison)
 
+    ci = compared["difference_ci"]
     decision_tags = {
         "promotion.month": month,
         "promotion.decision": decision.outcome,
+        # "This version passed the promotion policy" (for `delta`: cleared delta), whatever the policy.
         "promotion.cleared_delta": str(decision.cleared_delta).lower(),
         "promotion.delta": str(decision.delta),
+        "promotion.policy": decision.policy,
+        "promotion.alpha": str(decision.alpha),
+        "promotion.difference": str(compared["difference"]),
+        "promotion.difference_ci": "None" if ci is None else f"[{ci[0]:.6f}, {ci[1]:.6f}]",
+        "promotion.p_value": str(compared["p_value"]),
         "promotion.reason": decision.reason[:4000],
     }
     if decision.promote:
@@ -141,9 +208,15 @@ def promotion_decision(
         "as_of": as_of_for(month).isoformat(),
         "decision": decision.outcome,
         "reason": decision.reason,
-        "cleared_delta": decision.cleared_delta,
+        "cleared_delta": decision.cleared_delta,  # passed the policy (see Decision.cleared_delta)
+        "policy": decision.policy,
+        "alpha": decision.alpha,
         "delta": decision.delta,
         "required_auc": decision.required_auc,
+        "gain_reaches_delta": decision.gain_reaches_delta,
+        "significant": decision.significant,
+        "comparison_method": None if comparison is None else comparison.method,
+        **compared,
         "candidate_version": candidate_version,
         "candidate_auc": decision.candidate_auc,
         "production_version_before": before_version,
@@ -174,14 +247,25 @@ def promotion_decision(
             "production_version_after": str(after_version),
             "delta": decision.delta,
             "cleared_delta": decision.cleared_delta,
+            "policy": decision.policy,
+            "alpha": float("nan") if decision.alpha is None else decision.alpha,
+            "difference": float("nan") if comparison is None else comparison.difference,
+            "difference_ci_low": float("nan") if comparison is None else comparison.ci_low,
+            "difference_ci_high": float("nan") if comparison is None else comparison.ci_high,
+            "p_value": float("nan") if comparison is None else comparison.p_value,
             "drift_share": _nan_if_none(record["drift_share"], 3),
             "retraining_trigger": record["retraining_trigger"],
             **links,
             "record": MetadataValue.json(record),
             "summary": MetadataValue.md(
                 f"**{decision.outcome}** for {month}: candidate v{candidate_version} AUC {_fmt(decision.candidate_auc)} "
-                f"vs production v{before_version} AUC {_fmt(decision.production_auc)} (delta {decision.delta}).\n\n"
-                f"{decision.reason}\n\nProduction is now v{after_version}."
+                f"vs production v{before_version} AUC {_fmt(decision.production_auc)} (delta {decision.delta}, "
+                f"policy {policy.describe()}).\n\n"
+                + ("" if comparison is None else
+                   f"Paired difference {comparison.difference:+.4f}, {comparison.ci_level:.0%} CI "
+                   f"[{comparison.ci_low:+.4f}, {comparison.ci_high:+.4f}], one-sided p={comparison.p_value:.4f} "
+                   f"(DeLong, {comparison.positives} churners and {comparison.negatives} stayers).\n\n")
+                + f"{decision.reason}\n\nProduction is now v{after_version}."
             ),
             **pictures,
         },
@@ -197,7 +281,7 @@ def _pictures_links_and_card(context, record, decision, candidate_model, product
     candidate_scores = candidate_model.get("validation_scores")
     if candidate_scores is None:  # stored by a version of candidate_model before the figures
         candidate_scores = score(registry.load_version(record["candidate_version"]), validation)
-    production_scores = production_metrics.get("production_scores")
+    production_scores = production_metrics.get("validation_scores")
     if production_scores is None and record["production_version_before"] and decision.production_auc is not None:
         production_scores = score(registry.load_version(record["production_version_before"]), validation)
     roc_png = figures.roc_figure(
