@@ -95,7 +95,10 @@ def status_rows(instance, scan=None) -> list[dict]:
                 "as_of": _as_of(status.month),
                 "state": status.state,
                 "drift_share": "-" if share is None or share != share else f"{share:.3f}",
-                "triggered": "yes" if drift.get("action") == "RETRAINING_TRIGGERED" else "no" if drift else "-",
+                # What requested the month's retraining (drift, performance, both, manual), as its
+                # decision recorded it; before a decision, whether the drift report asks.
+                "triggered": record.get("retraining_trigger")
+                or ("drift" if drift.get("action") == "RETRAINING_TRIGGERED" else "no" if drift else "-"),
                 "cand_v": record.get("candidate_version", "-"),
                 "cand_auc": _fmt(record.get("candidate_auc")),
                 "prod_v": record.get("production_version_before") or "-",

@@ -180,7 +180,7 @@ def test_rerunning_an_old_month_never_moves_production_backwards(cycle, instance
 def test_status_table_lists_both_months(cycle, instance):
     rows = status_rows(instance)
     assert [r["as_of"] for r in rows] == ["2024-01-31", "2024-02-29"]
-    assert rows[0]["triggered"] == "yes"
+    assert rows[0]["triggered"] == "drift"  # what the bootstrap month's decision recorded
 
 
 # -- sensors against the real instance ------------------------------------------------------------

@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 
 from mlops_assets.definitions import DEFAULT_MLFLOW_UI_URL, build_definitions
 from mlops_assets.domain.model import ModelKind
+from mlops_assets.domain.promotion import PolicyKind
 from mlops_assets.records import latest_materialization, latest_metadata
 from mlops_assets.resources.registry import MONITORING_SUFFIX
 from mlops_assets_tests.small_cycle import MONTHS
@@ -158,7 +159,10 @@ def test_launchpad_offers_per_run_choices_only(small_cycle):
         choices = {t["key"]: sorted(v["value"] for v in t["values"]) for t in schema["allConfigTypes"] if t.get("values")}
         if job_name != "ingest_month_job":
             assert scaffold["ops"]["candidate_model"]["config"]["model_kind"] == ModelKind.logistic_regression.name
-            assert choices == {"ModelKind": sorted(kind.name for kind in ModelKind)}
+            assert choices == {
+                "ModelKind": sorted(kind.name for kind in ModelKind),
+                "PolicyKind": sorted(kind.name for kind in PolicyKind),
+            }
 
 
 def test_embedded_default_links_to_make_mlflow(tmp_path):

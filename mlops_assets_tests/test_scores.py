@@ -65,6 +65,9 @@ def test_scores_file_holds_every_user_of_the_month(platform):
         assert metadata["dagster/row_count"] == len(snapshot)
         assert metadata["users_per_band"] == users_per_band(table)
         assert list(metadata["score_deciles"]) == [f"p{q}" for q in range(10, 100, 10)]
+        # The picture: the score distribution and users per band, in metadata and as a PNG file.
+        assert metadata["scores_picture"].startswith("![churn scores") and "data:image/png;base64," in metadata["scores_picture"]
+        assert Path(metadata["scores_picture_png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         # The stored value handed to downstream assets is the file's table.
         pd.testing.assert_frame_equal(platform.stored_value("churn_scores", month), table)
     assert platform.latest("churn_scores", "2024-02")["decision_month"] == "2024-01"

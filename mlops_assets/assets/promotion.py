@@ -16,7 +16,7 @@ from mlops_assets.domain.metrics import format_auc, roc_auc
 from mlops_assets.domain.model import score
 from mlops_assets.domain.model_card import version_card
 from mlops_assets.domain.months import as_of_for
-from mlops_assets.domain.promotion import DEFAULT_ALPHA, DEFAULT_POLICY, Decision, PolicyKind, PromotionPolicy, decide
+from mlops_assets.domain.promotion import DEFAULT_ALPHA, DEFAULT_POLICY, PROMOTE, Decision, PolicyKind, PromotionPolicy, decide
 from mlops_assets.domain.schema import ENTITY_KEY, LABEL
 from mlops_assets.domain.significance import AucComparison, ComparisonError, delong
 from mlops_assets.partitions import monthly_partitions, previous_month

@@ -6,6 +6,7 @@ import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetRecordsFilter, Config, Failure, MetadataValue, Output, asset
 from pydantic import Field
 
+from mlops_assets import figures
 from mlops_assets.domain.model import score
 from mlops_assets.domain.months import as_of_for, previous_month_key
 from mlops_assets.domain.schema import ENTITY_KEY, EVENT_TIMESTAMP, FEATURES
@@ -20,7 +21,7 @@ from mlops_assets.domain.scores import (
     version_for_month,
 )
 from mlops_assets.partitions import monthly_partitions
-from mlops_assets.resources import FeastFeatureStore, MlflowModelRegistry, ScoreStore
+from mlops_assets.resources import FeastFeatureStore, MlflowModelRegistry, ReportStore, ScoreStore
 
 _DEFAULT_BANDS = RiskBands()
 
@@ -83,6 +84,7 @@ def churn_scores(
     feature_store: FeastFeatureStore,
     registry: MlflowModelRegistry,
     score_store: ScoreStore,
+    reports: ReportStore,
 ) -> Output[pd.DataFrame]:
     month = context.partition_key
     as_of = pd.Timestamp(as_of_for(month))
@@ -121,6 +123,11 @@ def churn_scores(
         f"(decision of {chosen.decision_month}) bands={per_band} path={path}"
     )
     preview = top_users(table)
+    # The picture people look at: the score distribution and users per band (also a file beside
+    # the reports, like the other figures).
+    picture = figures.churn_scores_figure(table["churn_probability"], per_band, month=month)
+    picture_path = reports.figure_path("churn_scores", month)
+    picture_path.write_bytes(picture)
     return Output(
         table,
         metadata={
@@ -139,6 +146,8 @@ def churn_scores(
             "previous_month": previous_month if previous is not None else "",
             "changed_band": changes.changed_band if changes else 0,
             "band_changes": MetadataValue.json(changes.as_dict() if changes else {"note": f"no scores for {previous_month}"}),
+            "scores_picture": MetadataValue.md(figures.markdown_image(picture, f"churn scores {month}")),
+            "scores_picture_png": MetadataValue.path(str(picture_path)),
             "highest_risk": MetadataValue.md(preview.round({"churn_probability": 3}).to_markdown(index=False)),
         },
     )

@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 from dagster import ConfigurableResource
 
+from mlops_assets.resources.environment import FromEnvironment
 
-class ScoreStore(ConfigurableResource):
+
+class ScoreStore(FromEnvironment, ConfigurableResource):
     path: str
 
     def file_for(self, as_of: str) -> Path:
