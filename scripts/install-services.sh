@@ -17,6 +17,9 @@ have_postgres() {
 have_chromium() {
   command -v chromium >/dev/null || command -v chromium-browser >/dev/null
 }
+have_redis() {
+  command -v redis-server >/dev/null
+}
 
 missing=()
 have_postgres || missing+=(postgresql)
