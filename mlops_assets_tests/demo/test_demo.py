@@ -33,13 +33,16 @@ def test_demo_prints_progress_and_the_table(demo):
     assert [line.split()[0] for line in table] == [as_of_for(first).isoformat(), as_of_for(second).isoformat()]
     assert all("promoted" in line for line in table), table  # bootstrap, then concept drift
     assert "registry streamflow_churn@production -> v2" in out
-    assert "4 runs (0 failed)" in out
+    assert re.search(r"\b\d+ runs \(0 failed\)", out), out
 
 
 def test_runs_belong_to_the_code_location(demo, instance):
     runs = instance.get_runs()
-    assert sorted((r.job_name, r.tags["dagster/partition"], r.status) for r in runs) == sorted(
-        (job, month, DagsterRunStatus.SUCCESS) for job in ("ingest_month_job", "retraining_job") for month in demo["months"]
+    assert all(r.status == DagsterRunStatus.SUCCESS for r in runs)
+    # The monthly cycle's runs (the online store has runs of its own, for the newest month).
+    cycle = [r for r in runs if r.job_name in ("ingest_month_job", "retraining_job")]
+    assert sorted((r.job_name, r.tags["dagster/partition"]) for r in cycle) == sorted(
+        (job, month) for job in ("ingest_month_job", "retraining_job") for month in demo["months"]
     )
     for run in runs:
         assert run.remote_job_origin is not None, f"run {run.run_id} has no code-location origin"

@@ -144,9 +144,11 @@ def test_a_promotion_is_followed_without_restart_or_failed_request(platform, ser
     thread = threading.Thread(target=client_loop, daemon=True)
     thread.start()
     try:
-        # Re-training the newest month with delta 0: the same data trains the same AUC, which
-        # clears delta 0, so the new version is promoted (the real job moves the alias).
-        result = platform.run("retraining_job", "2024-02", run_config={"ops": {"promotion_decision": {"config": {"delta": 0.0}}}})
+        # Re-training the newest month under the delta rule with delta 0: the same data trains the
+        # same AUC, which clears delta 0, so the new version is promoted (the real job moves the
+        # alias). The default `significant` policy would rightly call an equal model noise.
+        result = platform.run("retraining_job", "2024-02",
+                              run_config={"ops": {"promotion_decision": {"config": {"policy": "delta", "delta": 0.0}}}})
         moved = time.monotonic()
         assert result.success, failure_text(result)
         decision = result.output_for_node("promotion_decision")
