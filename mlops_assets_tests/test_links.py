@@ -32,7 +32,9 @@ def cycle(small_cycle):
         "defs": small_cycle.defs,
         "instance": small_cycle.instance,
         "registry": registry,
-        "client": MlflowClient(tracking_uri=registry.tracking_uri),
+        # Both URIs explicitly: MlflowClient's registry otherwise defaults to the process-wide
+        # `mlflow.get_registry_uri()`, which another test of the session may have pointed elsewhere.
+        "client": MlflowClient(tracking_uri=registry.tracking_uri, registry_uri=registry.registry_uri or registry.tracking_uri),
         "home": small_cycle.home,
         "ui": small_cycle.ui_url,
         "metadata": {
