@@ -28,3 +28,22 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("mlops_home")
+
+
+@pytest.fixture(scope="module")
+def instance():
+    """A temporary Dagster instance with the platform's own instance settings (queue, pools)."""
+    from dagster import instance_for_test
+
+    from mlops_assets.instance import INSTANCE_SETTINGS
+
+    with instance_for_test(overrides=INSTANCE_SETTINGS) as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def defs(home):
+    """The platform's definitions on the module's home folder, embedded defaults (no env vars)."""
+    from mlops_assets.definitions import build_definitions
+
+    return build_definitions(home, environ={})

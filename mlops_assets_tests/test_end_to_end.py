@@ -13,16 +13,13 @@ from dagster import (
     DagsterInstance,
     SkipReason,
     build_sensor_context,
-    instance_for_test,
 )
 
 from mlops_assets.cli import play_months, status_rows
 from mlops_assets import records
-from mlops_assets.definitions import build_definitions
 from mlops_assets.domain.promotion import DEFAULT_POLICY
 from mlops_assets.domain.schema import FEATURES
 from mlops_assets.generator import write_months
-from mlops_assets.instance import INSTANCE_SETTINGS
 from mlops_assets.resources import RetrainingPolicy
 from mlops_assets.sensors import drift_sensor, new_month_sensor
 
@@ -30,17 +27,6 @@ pytestmark = pytest.mark.slow
 
 N_USERS = 500
 SCENARIO = ("baseline", "concept_drift")
-
-
-@pytest.fixture(scope="module")
-def instance():
-    with instance_for_test(overrides=INSTANCE_SETTINGS) as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
-def defs(home):
-    return build_definitions(home, environ={})
 
 
 @pytest.fixture(scope="module")

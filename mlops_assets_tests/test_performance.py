@@ -10,7 +10,6 @@ from mlops_assets.cli import play_months
 from mlops_assets.definitions import build_definitions
 from mlops_assets.domain.schema import LABEL
 from mlops_assets.generator import write_months
-from mlops_assets.instance import INSTANCE_SETTINGS
 from mlops_assets.resources import RetrainingPolicy
 from mlops_assets.sensors import drift_sensor, performance_sensor
 
@@ -43,17 +42,6 @@ def test_the_scenario_kinds_are_listed_and_the_demo_is_unchanged():
 
 
 # -- end to end through the sensors ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def instance():
-    with instance_for_test(overrides=INSTANCE_SETTINGS) as instance:
-        yield instance
-
-
-@pytest.fixture(scope="module")
-def defs(home):
-    return build_definitions(home, environ={})
-
-
 @pytest.fixture(scope="module")
 def cycle(home, defs, instance):
     months = write_months(home / "incoming", n_users=N_USERS, scenario=SCENARIO, first_month="2024-01", seed=11)
