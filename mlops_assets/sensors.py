@@ -12,6 +12,7 @@ from dagster import (
     AssetRecordsFilter,
     DagsterEventType,
     DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
     RunsFilter,
@@ -45,6 +46,8 @@ _BATCH = 100
 # it; each looks for the other's request before making its own (see _retraining_requested_by).
 INGEST_RUN_TAG = "mlops_assets/ingest_run"
 SENSOR_NAME_TAG = "dagster/sensor_name"
+PARTITION_TAG = "dagster/partition"
+_NOT_DONE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 
 @dataclass
@@ -403,8 +406,21 @@ def online_features_sensor(context: SensorEvaluationContext):
     if not imports:
         # Older months re-imported: the online store serves the newest month only.
         return SensorResult(skip_reason=f"only months older than {newest} were imported", cursor=cursor)
+    newer = _newer_imports_in_progress(context.instance, newest)
+    if newer:
+        # That import makes another month the newest: materializing this one now would be
+        # overwritten minutes later. The cursor stays, so this month is still served if it fails.
+        months = ", ".join(f"{month} (run {run_id[:8]})" for month, run_id in newer)
+        return SkipReason(f"{newest} imported, but the import of newer month(s) {months} is queued or running: "
+                          "the online store waits for the newest month")
     latest = imports[-1]
     request = RunRequest(
         run_key=f"online:{newest}:{latest.run_id}", partition_key=newest, tags={"mlops_assets/snapshot_run": latest.run_id}
     )
     return SensorResult(run_requests=[request], cursor=cursor)
+
+
+def _newer_imports_in_progress(instance: DagsterInstance, month: str) -> list[tuple[str, str]]:
+    """(month, run id) of ingest runs for months after `month` that are queued or running."""
+    runs = instance.get_runs(RunsFilter(job_name=ingest_month_job.name, statuses=_NOT_DONE))
+    return sorted((run.tags[PARTITION_TAG], run.run_id) for run in runs if run.tags.get(PARTITION_TAG, "") > month)

@@ -155,6 +155,24 @@ def test_online_sensor_requests_only_the_newest_month_once(platform):
     assert older.cursor != first.cursor
 
 
+def test_online_sensor_waits_while_a_newer_month_is_being_imported(platform):
+    """Months delivered together (make demo): the online store is filled once, for the newest."""
+    from dagster import DagsterRunStatus
+    from dagster._core.test_utils import create_run_for_test
+
+    running = create_run_for_test(platform.instance, job_name="ingest_month_job", status=DagsterRunStatus.STARTED,
+                                 tags={"dagster/partition": "2024-04"})
+    try:
+        waiting = online_features_sensor(build_sensor_context(instance=platform.instance))
+        assert isinstance(waiting, SkipReason)
+        assert f"newer month(s) 2024-04 (run {running.run_id[:8]})" in waiting.skip_message
+    finally:
+        platform.instance.delete_run(running.run_id)
+    # The import of the newer month failed or was removed: the newest imported month is served.
+    served = online_features_sensor(build_sensor_context(instance=platform.instance))
+    assert [r.partition_key for r in served.run_requests] == ["2024-03"]
+
+
 def test_the_serving_store_reads_the_feast_registry_once(platform):
     """The prediction service's Feast store never re-reads the registry file, which
     `feast materialize` rewrites in place (a reader could find it half-written)."""
