@@ -159,3 +159,12 @@ def test_duplicates_unknown_subscriptions_and_a_spaced_header_go_to_the_text_par
         folder = write(tmp_path / case / MONTH, written)
         assert read_month_typed(folder, MONTH) is None, case
         shutil.rmtree(tmp_path / case)
+
+
+def test_a_ragged_row_goes_to_the_text_parser(frames, tmp_path):
+    folder = write(tmp_path / MONTH, frames)
+    with (folder / "payments_agg_90d.csv").open("a") as handle:
+        handle.write("0000-ZZZZZ,1,surplus\n")
+    assert read_month_typed(folder, MONTH) is None
+    with pytest.raises(SnapshotError, match="payments_agg_90d.csv"):
+        read_month(folder, MONTH)
