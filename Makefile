@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
 PARTITION ?=
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick clean
+.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick bench-1m bench-10m bench-startup clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -92,7 +92,7 @@ materialize: install
 ## Benchmarks (NOT part of `make test`; about 45 min on 2 cores): the cycle at 10k and 100k users
 ## (3 repetitions) and 1M (1) against the bare baseline, Feast retrieval and the drift report at 1M,
 ## model quality, Feast online materialization. Tables land in benchmarks/results/ (README, Benchmarks).
-BENCH_DATA ?= /tmp/mlops_bench_data
+BENCH_DATA ?= /var/tmp/mlops_bench_data
 BENCH_WORK ?= /tmp/mlops_bench_work
 BENCH_REPS ?= 3
 export BENCH_DATA BENCH_WORK
@@ -117,6 +117,21 @@ bench: install
 ## The prediction service under a bounded load on loopback (README, Online predictions).
 bench-serving: install
 	$(BIN)/python -m benchmarks.serving --out benchmarks/results/serving.md
+
+## Issue 12 at 1M users: the four scenario months, 3 repetitions, baseline / in-process / one
+## `dagster asset materialize` per month (about 40 min on 2 idle cores; data generated once, ~2 min).
+bench-1m: install
+	$(BIN)/python -m benchmarks.run --sizes 1000000 --reps 3 --out benchmarks/results/cycle_1m.md
+
+## Issue 12 at 10M users: one month (2024-01) end to end, ingest and retraining, as
+## `dagster asset materialize` against the baseline script, once (data generated once under
+## BENCH_DATA, ~20 min; the run itself well under an hour).
+bench-10m: install
+	$(BIN)/python -m benchmarks.run --sizes 10000000 --reps 1 --months 2024-01 --sides baseline,cold --out benchmarks/results/cycle_10m.md
+
+## Start-up: importing the code location, and a daemon-style run from process start to its first step.
+bench-startup: install
+	$(BIN)/python -m benchmarks.startup --out benchmarks/results/startup.md
 
 ## The harness on 10k users only, one repetition (a few minutes): to check it works.
 bench-quick: install

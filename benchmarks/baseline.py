@@ -1,9 +1,14 @@
 """The bare baseline: one plain Python script doing one month's compute with no orchestration.
 
-Read the month's six CSVs, write one Parquet file per feature view (the offline "store"), the
+Read the month's six CSVs with pyarrow (explicit column types: as fast as an honest script reads
+them), join them in Arrow and write one Parquet file per feature view (the offline "store"), the
 point-in-time join as a hand-written DuckDB ASOF JOIN, the same model fit and scoring (candidate
 and the previous production model on the same validation rows), the same drift statistics as
-Evidently's defaults (normed Wasserstein / Jensen-Shannon, threshold 0.1), the same promotion rule.
+Evidently's defaults (normed Wasserstein / Jensen-Shannon, threshold 0.1), the same promotion rule,
+and the platform's two other outputs: production's AUC on this month's validation users against its
+AUC at promotion (`production_performance`; the same rows and scores as the production stage, so
+an honest script reuses them) and every user of the month scored by the model the decision left,
+written to Parquet (`churn_scores`).
 It keeps its state (Parquet files, models) in a folder, like a cron script would, so each month is
 its own process, like `dagster asset materialize` of one partition.
 
@@ -25,6 +30,10 @@ from pathlib import Path  # noqa: E402
 import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.csv as pacsv  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 from scipy import stats  # noqa: E402
 from scipy.spatial import distance  # noqa: E402
 
@@ -33,6 +42,7 @@ from mlops_assets.domain.schema import (  # noqa: E402
     ENTITY_KEY, FEATURE_VIEWS, FEATURES, FILES, LABEL, NUMERIC_FEATURES,
 )
 from mlops_assets.domain.months import as_of_for, previous_month_key  # noqa: E402
+from mlops_assets.domain.scores import score_table  # noqa: E402
 from mlops_assets.domain.split import VALIDATION, assign_split  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
@@ -40,30 +50,43 @@ T_IMPORTED = time.perf_counter()
 TTL_DAYS = 31
 DRIFT_THRESHOLD = 0.1
 DELTA = 0.01
-_DTYPES = {"str": "string", "int": "int64", "float": "float64", "bool": "boolean", "label": "boolean", "date": "string"}
+PERFORMANCE_DROP = 0.03
+_ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "label": pa.bool_(), "date": pa.date32()}
 
 
-def read_month(folder: Path) -> pd.DataFrame:
-    frames = []
-    for name, columns in FILES.items():
-        frame = pd.read_csv(folder / name, usecols=list(columns), dtype={c: _DTYPES[k] for c, k in columns.items()})
-        frames.append(frame.set_index(ENTITY_KEY))
-    users = frames[0]
-    parts = [users] + [f.reindex(users.index) for f in frames[1:]]
-    snap = pd.concat(parts, axis=1).sort_index().reset_index()
+def read_csvs(folder: Path) -> dict[str, pa.Table]:
+    """The typed read of the six CSVs, nothing else (the line monthly_snapshot is held to)."""
+    return {
+        name: pacsv.read_csv(
+            folder / name,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(columns),
+                column_types={c: _ARROW_TYPES[k] for c, k in columns.items()},
+                true_values=["True"], false_values=["False"], null_values=[""], strings_can_be_null=True,
+            ),
+        )
+        for name, columns in FILES.items()
+    }
+
+
+def read_month(tables: dict[str, pa.Table]) -> pa.Table:
+    """One row per user of users.csv, sorted by user: absent from an aggregate = 0 events."""
+    snap = tables["users.csv"]
+    for name, table in tables.items():
+        if name != "users.csv":
+            snap = snap.join(table, ENTITY_KEY, join_type="left outer")
     for name in ("usage_agg_30d.csv", "payments_agg_90d.csv", "support_agg_90d.csv"):
         for c, k in FILES[name].items():
             if k == "int":
-                snap[c] = snap[c].fillna(0).astype("int64")
-    return snap
+                snap = snap.set_column(snap.schema.get_field_index(c), c, pc.fill_null(snap[c], 0))
+    return snap.sort_by(ENTITY_KEY)
 
 
-def write_views(store: Path, month: str, snap: pd.DataFrame, as_of: pd.Timestamp) -> None:
+def write_views(store: Path, month: str, snap: pa.Table, as_of: pd.Timestamp) -> None:
+    stamp = pa.array(np.full(snap.num_rows, as_of.to_datetime64().astype("datetime64[ns]")))
     for view, columns in FEATURE_VIEWS.items():
-        table = snap[[ENTITY_KEY, *columns]].copy()
-        table["event_timestamp"] = as_of
         (store / view).mkdir(parents=True, exist_ok=True)
-        table.to_parquet(store / view / f"{month}.parquet", index=False)
+        pq.write_table(snap.select([ENTITY_KEY, *columns]).append_column("event_timestamp", stamp), store / view / f"{month}.parquet")
 
 
 def asof_join(store: Path, entities: pd.DataFrame) -> pd.DataFrame:
@@ -117,17 +140,21 @@ def drift_statistics(reference: pd.DataFrame, current: pd.DataFrame) -> dict:
 
 def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) -> dict:
     t = {}
-    store, models = state / "store", state / "models"
+    store, models, scores = state / "store", state / "models", state / "scores"
     models.mkdir(parents=True, exist_ok=True)
+    scores.mkdir(parents=True, exist_ok=True)
     as_of = pd.Timestamp(as_of_for(month))
 
     s = time.perf_counter()
-    snap = read_month(data / month)
+    tables = read_csvs(data / month)
+    typed_read = time.perf_counter() - s
+    snap = read_month(tables)
     write_views(store, month, snap, as_of)
     t["ingest"] = time.perf_counter() - s
 
     s = time.perf_counter()
-    labelled = snap.loc[snap[LABEL].notna(), [ENTITY_KEY, LABEL]]
+    users = snap.select([ENTITY_KEY, LABEL]).to_pandas()
+    labelled = users.loc[users[LABEL].notna()]
     entities = pd.DataFrame({ENTITY_KEY: labelled[ENTITY_KEY].astype(object).to_numpy(), "event_timestamp": as_of})
     features = asof_join(store, entities)
     dataset = features.merge(labelled.astype({ENTITY_KEY: object}), on=ENTITY_KEY, validate="one_to_one")
@@ -147,12 +174,22 @@ def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) ->
     s = time.perf_counter()
     pointer = state / "production.json"
     production = json.loads(pointer.read_text()) if pointer.exists() else None
-    production_auc = None
+    production_auc, prod_model = None, None
     if production:
         with open(models / f"{production['month']}.pkl", "rb") as fh:
             prod_model = pickle.load(fh)
         production_auc = float(roc_auc_score(val[LABEL], prod_model.predict_proba(val_x)[:, 1]))
     t["production"] = time.perf_counter() - s
+
+    # production_performance: production (trained on an earlier month) on this month's validation
+    # users: the rows and scores of the production stage, against its AUC at promotion.
+    s = time.perf_counter()
+    performance = None
+    if production and production["month"] < month:
+        drop = production["auc"] - production_auc
+        performance = {"auc_now": production_auc, "auc_at_promotion": production["auc"], "drop": drop,
+                       "retrain": bool(drop > PERFORMANCE_DROP)}
+    t["performance"] = time.perf_counter() - s
 
     s = time.perf_counter()
     previous = store / "subs_profile_fv" / f"{previous_month_key(month)}.parquet"
@@ -162,7 +199,7 @@ def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) ->
         reference = pd.concat(
             [pd.read_parquet(store / v / f"{prev}.parquet", columns=list(cols)) for v, cols in FEATURE_VIEWS.items()], axis=1
         )
-        drift = drift_statistics(reference, snap)
+        drift = drift_statistics(reference, snap.select(list(FEATURES)).to_pandas())
     t["drift"] = time.perf_counter() - s
 
     s = time.perf_counter()
@@ -171,20 +208,37 @@ def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) ->
         pointer.write_text(json.dumps({"month": month, "auc": candidate_auc}))
     t["promotion"] = time.perf_counter() - s
 
+    # churn_scores: every user of the month, features as of the month's end (the platform asks
+    # Feast again for every user, so this asks DuckDB again), scored by the model the decision left.
+    s = time.perf_counter()
+    everyone = pd.DataFrame({ENTITY_KEY: users[ENTITY_KEY].astype(object).to_numpy(), "event_timestamp": as_of})
+    all_features = asof_join(store, everyone)
+    scorer = model if promote else prod_model
+    probabilities = scorer.predict_proba(to_model_frame(all_features))[:, 1]
+    version = month if promote else production["month"]
+    table = score_table(all_features[ENTITY_KEY], probabilities, version, as_of.date().isoformat())
+    scores_path = scores / f"churn_scores_{as_of.date().isoformat()}.parquet"
+    table.to_parquet(scores_path, index=False)
+    t["scores"] = time.perf_counter() - s
+
     if dump:
         dataset.to_parquet(state / f"dataset_{month}.parquet", index=False)
     return {
         "month": month,
         "times": t,
+        "typed_read_s": typed_read,
         "compute_s": sum(t.values()),
         "import_s": T_IMPORTED - T_START,
         "candidate_auc": candidate_auc,
         "production_auc": production_auc,
+        "performance": performance,
         "decision": "promoted" if promote else "skipped",
         "drift_share": None if drift is None else drift["drift_share"],
         "drifted_columns": None if drift is None else drift["drifted_columns"],
         "drift_scores": None if drift is None else {c: v["score"] for c, v in drift["columns"].items()},
         "rows": len(dataset),
+        "scored_users": len(table),
+        "scores_path": str(scores_path),
     }
 
 

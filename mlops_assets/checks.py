@@ -133,9 +133,17 @@ def training_data_problems(dataset: pd.DataFrame) -> list[str]:
                 problems.append(f"{where} holds negative values")
             elif kind == "int" and not (numeric == numeric.round()).all():
                 problems.append(f"{where} holds non-integer values")
-        elif kind == "bool" and not values.map(lambda v: isinstance(v, (bool,)) or str(v) in ("True", "False")).all():
+        elif kind == "bool" and not _all_booleans(values):
             problems.append(f"{where} holds values other than True/False/missing")
     return problems
+
+
+def _all_booleans(values: pd.Series) -> bool:
+    """Every (non-missing) value is True/False. A boolean column is by its dtype, at no cost per
+    row; only a column of Python objects is looked at value by value."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return True
+    return bool(values.map(lambda v: isinstance(v, (bool,)) or str(v) in ("True", "False")).all())
 
 
 def training_data_sanity(dataset: pd.DataFrame, month: str) -> AssetCheckResult:

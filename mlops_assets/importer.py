@@ -71,7 +71,7 @@ def parse_column(texts: pd.Series, kind: str, column: str) -> pd.Series:
         _reject(texts, np.isinf(numbers.to_numpy()), "infinite value(s)", column)
         # Fees, payments, hours and minutes: all amounts that cannot be negative.
         _reject(texts, (numbers < 0).to_numpy(), "negative value(s)", column)
-        return numbers.rename(column)
+        return _correctly_rounded(texts, empty, numbers).rename(column)
     if kind == "label":
         # The course's exports write True/False, our older months 0/1; a blank is an unlabelled
         # user (as if labels.csv had no row for them), not an error.
@@ -86,6 +86,17 @@ def parse_column(texts: pd.Series, kind: str, column: str) -> pd.Series:
         _reject(texts, dates.isna().to_numpy(), "non-date value(s)", column, "expected YYYY-MM-DD")
         return dates.astype("datetime64[ns]").rename(column)
     raise ValueError(f"column {column} has unknown kind {kind!r}")
+
+
+def _correctly_rounded(texts: pd.Series, empty: np.ndarray, numbers: pd.Series) -> pd.Series:
+    """The nearest double to each decimal, as Python's float() and Arrow read it. pandas'
+    to_numeric can be one unit in the last place off for long decimals ('900719925474.4375'),
+    and the typed fast path (typed_import.py) must give the same bits as this parser."""
+    try:
+        exact = texts.where(~empty, "nan").astype(np.float64)
+    except ValueError:  # a spelling to_numeric reads and float() does not: keep to_numeric's
+        return numbers
+    return exact if exact.isna().equals(numbers.isna()) else numbers
 
 
 def _truth(
@@ -301,6 +312,19 @@ def read_month(folder: Path, month_key: str) -> pd.DataFrame:
     absent = [name for name in schema.REQUIRED_FILES if not (folder / name).is_file()]
     if absent:
         raise SnapshotError(f"month {month_key}: {folder} is missing file(s) {', '.join(absent)}")
+    # A valid month takes the typed Arrow path; anything it does not vouch for comes here, to the
+    # text parser, so that every problem is reported as below (typed_import.py).
+    from mlops_assets.typed_import import read_month_typed
+
+    typed = read_month_typed(folder, month_key)
+    if typed is not None:
+        return typed
+    return read_month_as_text(folder, month_key)
+
+
+def read_month_as_text(folder: Path, month_key: str) -> pd.DataFrame:
+    """`read_month` by the text parser and the snapshot schema alone: every column read as text
+    and parsed here, which is what names bad values, files and rows in messages."""
     frames, ignored_columns = {}, {}
     for name in schema.REQUIRED_FILES:
         frames[name], extra = _read_file(folder, name, month_key)

@@ -61,3 +61,17 @@ def test_dagster_cli_validates_the_code_location(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# What every process that loads the code location (webserver, daemon, every run) would pay for
+# without using: the assets import these inside the steps that need them.
+HEAVY_AT_LOAD = ("scipy", "sklearn", "feast", "mlflow", "evidently", "matplotlib")
+
+
+def test_loading_the_definitions_imports_no_heavy_library():
+    code = (
+        "import sys, json; import mlops_assets.definitions; "
+        f"print(json.dumps([m for m in {HEAVY_AT_LOAD!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout

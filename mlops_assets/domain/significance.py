@@ -23,7 +23,10 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.stats import norm, rankdata
+
+# scipy.stats is imported inside the functions that use it: at module level it cost every
+# process that loads the code location 0.6 s (webserver, daemon, each run), most of which never
+# compares two models.
 
 
 class ComparisonError(ValueError):
@@ -77,6 +80,8 @@ def _one_sided_p(difference: float, standard_error: float) -> float:
     """P(Z >= difference / se) under H0 (no gain). With no variance at all the evidence is the
     difference itself: a gain is certain (0), a loss certainly no gain (1), no difference 0.5."""
     if standard_error > 0.0:
+        from scipy.stats import norm
+
         return float(norm.sf(difference / standard_error))
     return 0.0 if difference > 0 else (1.0 if difference < 0 else 0.5)
 
@@ -84,6 +89,8 @@ def _one_sided_p(difference: float, standard_error: float) -> float:
 def _comparison(method, aucs, standard_error, ci_level, positives, negatives) -> AucComparison:
     if not 0.0 < ci_level < 1.0:
         raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
+    from scipy.stats import norm
+
     difference = float(aucs[0] - aucs[1])
     half_width = float(norm.ppf(0.5 + ci_level / 2.0)) * standard_error
     return AucComparison(
@@ -111,6 +118,8 @@ def delong_components(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarra
     midranks of a positive among positives, of a negative among negatives and of either among all
     rows, v10 = (tz - tx) / n_neg and v01 = 1 - (tz - ty) / n_pos.
     """
+    from scipy.stats import rankdata
+
     positive = np.asarray(y_true, dtype=bool)
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
     m, n = int(positive.sum()), int((~positive).sum())

@@ -1,8 +1,9 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from mlops_assets.domain.metrics import UndefinedMetricError, roc_auc
-from mlops_assets.domain.split import TRAIN, VALIDATION, assign_split, split_of
+from mlops_assets.domain.split import TRAIN, VALIDATION, assign_split, split_bucket, split_buckets, split_of
 
 
 def test_split_is_a_function_of_user_id_only():
@@ -11,6 +12,17 @@ def test_split_is_a_function_of_user_id_only():
     again = assign_split(list(reversed(ids)))[::-1]
     assert (first == again).all()
     assert [split_of(u) for u in ids[:50]] == list(first[:50])
+
+
+def test_vectorized_buckets_are_the_per_user_buckets_bit_for_bit():
+    # The per-id definition (int.from_bytes of the digest's first 8 bytes) is the reference the
+    # batch version must reproduce for every id, whatever its container or characters.
+    ids = [f"{i:04d}-{chr(65 + i % 26) * 5}" for i in range(20000)] + ["", "é-ÜNICODE", "x" * 300]
+    expected = np.array([split_bucket(u) for u in ids], dtype=np.int64)
+    assert (split_buckets(ids) == expected).all()
+    assert (split_buckets(pd.Series(ids, dtype="string[pyarrow]")) == expected).all()
+    assert split_buckets([]).shape == (0,)
+    assert list(assign_split(ids[:200])) == [split_of(u) for u in ids[:200]]
 
 
 def test_split_fraction_is_about_twenty_percent():
