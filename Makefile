@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
 PARTITION ?=
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick clean
+.PHONY: install install-spark demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed
 
+## The `spark` extra (pyspark, feast[spark]) for the Spark offline store (MLOPS_OFFLINE_STORE=spark)
+## and its end-to-end test; it needs Java 17+ (scripts/install-services.sh). pyspark is an sdist:
+## its first install builds a ~460 MB wheel (about a minute).
+$(BIN)/.spark-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
+	touch $@
+
+install-spark: $(BIN)/.spark-installed
+
 ## Generate the StreamFlow demo months (ending at the last complete month) and let the real
 ## dagster-daemon run the whole cycle through the sensors (resets the home folder).
 ## DEMO_ARGS passes options on, e.g. DEMO_ARGS="--users 2000 --months 3".
@@ -28,9 +37,9 @@ DEMO_ARGS ?=
 demo: install
 	$(BIN)/mlops-assets demo --reset $(DEMO_ARGS)
 
-## The test suite: unit tests, real end-to-end materializations, and the services tests against a
-## real PostgreSQL and mlflow server on loopback (what CI runs).
-test: install services-deps
+## The test suite: unit tests, real end-to-end materializations (the DuckDB and the Spark offline
+## store), and the services tests against a real PostgreSQL and mlflow server on loopback (what CI runs).
+test: install install-spark services-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Only the fast unit tests.
