@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
 PARTITION ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-spark demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick clean
+.PHONY: install install-spark bench-spark demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -122,6 +122,15 @@ bench: install
 	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_100000 --out benchmarks/results/models_100k.md
 	$(BIN)/python -m benchmarks.run --sizes 100000 --reps 1 --model-kind random_forest --out benchmarks/results/cycle_100k_random_forest.md
 	$(BIN)/python -m benchmarks.summary
+
+## The Spark offline store (local[2]) against DuckDB at 100k and 1M users: writing, retrieval,
+## scoring (README, Scaling out: The same cycle on Spark; about 12 minutes on 2 cores).
+bench-spark: install-spark
+	@test -f $(BENCH_DATA)/users_1000000/2024-02/labels.csv || \
+	  $(BIN)/python -m mlops_assets.generator $(BENCH_DATA)/users_1000000 --users 1000000 --months 2 --seed 7
+	$(BIN)/python -m benchmarks.spark_engine --data $(BENCH_DATA)/users_1000000 --users 100000 --out benchmarks/results/spark_100k.md
+	$(BIN)/python -m benchmarks.spark_engine --data $(BENCH_DATA)/users_1000000 --reps 1 \
+	  --spark-conf "spark.driver.memory=10g,spark.sql.shuffle.partitions=16" --out benchmarks/results/spark_1m.md
 
 ## The prediction service under a bounded load on loopback (README, Online predictions).
 bench-serving: install

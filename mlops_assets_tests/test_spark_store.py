@@ -66,6 +66,8 @@ def test_the_spark_store_is_what_the_feast_repo_says(platforms):
         for month in MONTHS:
             assert list((data / view / f"{month}.parquet").glob("part-*.parquet")), f"{view} {month}"
         assert not list((data / view).glob(".*staged*")), "a staged table was left behind"
+    # The entity rows each retrieval staged beside the features went with the run's Spark.
+    assert not list((data / ".entities").glob("*.parquet")), "staged entity rows were left behind"
 
 
 def test_the_training_set_is_the_duckdb_stores(platforms):

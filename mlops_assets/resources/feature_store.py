@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -227,7 +228,21 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
 
     def _retrieval(self, entity_df: pd.DataFrame):
         store = self.apply()
+        if self.on_spark:
+            entity_df = self._entities_on_spark(entity_df)
         return store.get_historical_features(entity_df=entity_df, features=self.feature_refs())
+
+    def _entities_on_spark(self, entity_df: pd.DataFrame):
+        """The entity rows as a Parquet table beside the features, read back as a Spark DataFrame.
+        Handed over as pandas, Feast turns them into a local relation inside every query plan: a
+        million rows in the plan ran the 10 GB driver out of heap when the scores' plan used it
+        again (benchmarks/spark_engine.py). The table is removed when the run's Spark stops."""
+        spark = self.spark_session()
+        path = f"{self.data_uri}/.entities/{uuid.uuid4().hex}.parquet"
+        frame = entity_df.astype({ENTITY_KEY: object})
+        spark.createDataFrame(frame).write.parquet(path)
+        spark_engine.remove_when_stopped(path)
+        return spark.read.parquet(path)
 
     def historical_features(self, entity_df: pd.DataFrame) -> pd.DataFrame:
         """Point-in-time correct features for (user_id, event_timestamp) rows, sorted by user."""

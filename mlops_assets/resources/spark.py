@@ -88,15 +88,34 @@ def running() -> bool:
     return SparkContext._gateway is not None  # noqa: SLF001
 
 
+# Tables this process staged for the session (entity rows), removed when it stops.
+_STAGED: list[str] = []
+
+
+def remove_when_stopped(path: str) -> None:
+    _STAGED.append(path)
+
+
+def _remove_staged(spark) -> None:
+    jvm = spark.sparkContext._jvm  # noqa: SLF001
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001
+    while _STAGED:
+        path = jvm.org.apache.hadoop.fs.Path(_STAGED.pop())
+        path.getFileSystem(hadoop_conf).delete(path, True)
+
+
 def stop(timeout_s: float = 30) -> None:
-    """Stop the session and the JVM behind it (pyspark keeps the JVM for a next session; a
-    run's end is where it must go). Nothing to do when Spark never started in this process."""
+    """Remove the staged tables, stop the session and the JVM behind it (pyspark keeps the JVM
+    for a next session; a run's end is where it must go). Nothing to do when Spark never started
+    in this process."""
     if not running():
         return
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
+    active = SparkSession.getActiveSession() or SparkSession._instantiatedSession  # noqa: SLF001
+    if active is not None and _STAGED:
+        _remove_staged(active)
     if active is not None:
         active.stop()
     if SparkContext._active_spark_context is not None:  # noqa: SLF001
