@@ -1,7 +1,8 @@
 """The same cycle on Spark: Feast's Spark offline store (`local[2]`) and churn scores from
 `mlflow.pyfunc.spark_udf`, against the DuckDB store on the same two months of the same users.
 The training sets handed to the assets are equal (users, features, labels, split, dtypes), the
-Spark scores equal the pandas scores within 1e-9, and no run leaves a JVM behind."""
+Spark scores equal the pandas scores within 1e-9, the online store materialized from Spark serves
+what the DuckDB one serves, and no run leaves a JVM behind."""
 
 import importlib.util
 import os
@@ -16,13 +17,13 @@ from mlops_assets.domain.model import score
 from mlops_assets.domain.months import as_of_for
 from mlops_assets.domain.schema import LABEL, SPLIT
 from mlops_assets.resources import spark as spark_engine
-from mlops_assets_tests.faults.platform import Platform
+from mlops_assets_tests.faults.platform import Platform, failure_text
 
 pytestmark = pytest.mark.slow
 
 MONTHS = ("2024-01", "2024-02")
 SCENARIO = ("baseline", "concept_drift")  # the second month retrains and promotes: two versions score
-N_USERS = 1500
+N_USERS = 1000
 
 
 def java_children() -> list[str]:
@@ -47,6 +48,11 @@ def platforms(tmp_path_factory):
             duck.process(month)
             spark.process(month)
             jvm_after_run.append((month, spark_engine.running(), java_children()))
+        # The newest month into each online store (feast materialize reads the offline store).
+        for platform in (duck, spark):
+            online = platform.run("online_features_job", MONTHS[-1])
+            assert online.success, failure_text(online)
+        jvm_after_run.append(("online_features", spark_engine.running(), java_children()))
     finally:
         spark_engine.stop()
     return duck, spark, jvm_after_run
@@ -75,7 +81,7 @@ def test_the_training_set_is_the_duckdb_stores(platforms):
     for month in MONTHS:
         expected = duck.stored_value("training_dataset", month)
         got = spark.stored_value("training_dataset", month)
-        assert len(got) > 1000 and got[LABEL].nunique() == 2 and got[SPLIT].nunique() == 2
+        assert len(got) > 600 and got[LABEL].nunique() == 2 and got[SPLIT].nunique() == 2
         # Same users, features (values and dtypes), labels and split, row for row.
         pd.testing.assert_frame_equal(got, expected)
         assert spark.latest("training_dataset", month)["data_fingerprint"] == duck.latest("training_dataset", month)["data_fingerprint"]
@@ -103,6 +109,16 @@ def test_churn_scores_on_spark_equal_the_pandas_scores(platforms):
         duck_table = pd.read_parquet(duck.latest("churn_scores", month)["scores_path"]).set_index("user_id")
         assert (table["churn_probability"] - duck_table.loc[table.index, "churn_probability"]).abs().max() <= 1e-9
         assert (table["risk_band"] == duck_table.loc[table.index, "risk_band"]).all()
+
+
+def test_the_online_store_materialized_from_spark_serves_the_same_features(platforms):
+    duck, spark, _ = platforms
+    assert spark.latest("online_features", MONTHS[-1])["written"] is True
+    users = sorted(spark.stored_value("monthly_snapshot", MONTHS[-1])["user_id"])[:50] + ["no-such-user"]
+    expected = duck.defs.resources["feature_store"].online_features(users)
+    got = spark.defs.resources["feature_store"].online_features(users)
+    assert got[-1] is None and all(row is not None for row in got[:-1])
+    assert got == expected
 
 
 def test_no_run_leaves_a_jvm_behind(platforms):
