@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(MLOPS_HOME)/dagster
 PARTITION ?=
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick bench-1m bench-10m bench-startup clean
+.PHONY: install install-spark bench-spark demo test test-fast test-services services-deps compose-check services-up services-down dev mlflow serve bench-serving status validate materialize bench bench-quick bench-1m bench-10m bench-startup clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed
 
+## The `spark` extra (pyspark, feast[spark]) for the Spark offline store (MLOPS_OFFLINE_STORE=spark)
+## and its end-to-end test; it needs Java 17+ (scripts/install-services.sh). pyspark is an sdist:
+## its first install builds a ~460 MB wheel (about a minute).
+$(BIN)/.spark-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
+	touch $@
+
+install-spark: $(BIN)/.spark-installed
+
 ## Generate the StreamFlow demo months (ending at the last complete month) and let the real
 ## dagster-daemon run the whole cycle through the sensors (resets the home folder).
 ## DEMO_ARGS passes options on, e.g. DEMO_ARGS="--users 2000 --months 3".
@@ -28,9 +37,9 @@ DEMO_ARGS ?=
 demo: install
 	$(BIN)/mlops-assets demo --reset $(DEMO_ARGS)
 
-## The test suite: unit tests, real end-to-end materializations, and the services tests against a
-## real PostgreSQL and mlflow server on loopback (what CI runs).
-test: install services-deps
+## The test suite: unit tests, real end-to-end materializations (the DuckDB and the Spark offline
+## store), and the services tests against a real PostgreSQL and mlflow server on loopback (what CI runs).
+test: install install-spark services-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Only the fast unit tests.
@@ -113,6 +122,15 @@ bench: install
 	$(BIN)/python -m benchmarks.models --data $(BENCH_DATA)/users_100000 --out benchmarks/results/models_100k.md
 	$(BIN)/python -m benchmarks.run --sizes 100000 --reps 1 --model-kind random_forest --out benchmarks/results/cycle_100k_random_forest.md
 	$(BIN)/python -m benchmarks.summary
+
+## The Spark offline store (local[2]) against DuckDB at 100k and 1M users: writing, retrieval,
+## scoring (README, Scaling out: The same cycle on Spark; about 12 minutes on 2 cores).
+bench-spark: install-spark
+	@test -f $(BENCH_DATA)/users_1000000/2024-02/labels.csv || \
+	  $(BIN)/python -m mlops_assets.generator $(BENCH_DATA)/users_1000000 --users 1000000 --months 2 --seed 7
+	$(BIN)/python -m benchmarks.spark_engine --data $(BENCH_DATA)/users_1000000 --users 100000 --out benchmarks/results/spark_100k.md
+	$(BIN)/python -m benchmarks.spark_engine --data $(BENCH_DATA)/users_1000000 --reps 1 \
+	  --spark-conf "spark.driver.memory=10g,spark.sql.shuffle.partitions=16" --out benchmarks/results/spark_1m.md
 
 ## The prediction service under a bounded load on loopback (README, Online predictions).
 bench-serving: install

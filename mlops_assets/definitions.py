@@ -22,6 +22,8 @@ from mlops_assets.jobs import ALL_JOBS
 from mlops_assets.resources.landing import DEFAULT_INCOMPLETE_GRACE_SECONDS
 from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy, ScoreStore
 from mlops_assets.resources.environment import FromEnvironment
+from mlops_assets.resources.feature_store import offline_store_choice
+from mlops_assets.resources.spark import DEFAULT_SPARK_MASTER, parse_spark_conf
 from mlops_assets.sensors import drift_sensor, new_month_sensor, online_features_sensor, performance_sensor, replaced_month_sensor
 from mlops_assets.settings import home_dir, sqlite_uri
 
@@ -52,7 +54,13 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
             incomplete_grace_seconds=float(grace) if grace else DEFAULT_INCOMPLETE_GRACE_SECONDS,
         ),
         "feature_store": FeastFeatureStore(
-            repo_path=path("MLOPS_FEAST_REPO", home / "feast"), redis_connection=env.get("MLOPS_FEAST_REDIS") or None
+            repo_path=path("MLOPS_FEAST_REPO", home / "feast"),
+            redis_connection=env.get("MLOPS_FEAST_REDIS") or None,
+            # The offline store and, for Spark, its master, settings and data location (README, Scaling out).
+            offline_store=offline_store_choice(env.get("MLOPS_OFFLINE_STORE")),
+            spark_master=env.get("MLOPS_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
+            spark_conf=parse_spark_conf(env.get("MLOPS_SPARK_CONF")),
+            feature_data_uri=env.get("MLOPS_FEATURE_DATA_URI") or None,
         ),
         "registry": MlflowModelRegistry(
             tracking_uri=tracking_uri,

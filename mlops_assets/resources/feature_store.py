@@ -1,22 +1,30 @@
-"""The Feast feature store: one entity (`user`), four feature views, DuckDB offline store.
+"""The Feast feature store: one entity (`user`), four feature views, DuckDB offline store by
+default, Feast's Spark offline store by configuration (`offline_store="spark"`, MLOPS_OFFLINE_STORE).
 
 The feature definitions are built from `domain.schema` (one source of truth) and applied
 idempotently on first use, so `feast apply` is never a manual step. The repo folder holds a real
 `feature_store.yaml`, so the Feast CLI works on it too (`feast -c <repo> feature-views list`).
 
-Offline data: one folder per feature view, one Parquet file per month (`<view>/<YYYY-MM>.parquet`).
-Re-importing a month replaces exactly that month's file; other months are never rewritten.
+Offline data: one folder per feature view, one Parquet table per month (`<view>/<YYYY-MM>.parquet`,
+a file for DuckDB; for Spark a Parquet directory written by Spark wherever Spark reads:
+`feature_data_uri`, a local folder, `s3a://` or `hdfs://`). Re-importing a month replaces exactly
+that month's table; other months are never rewritten. Both stores read the same glob
+(`<view>/*.parquet`) and answer `get_historical_features` with the same rows; `historical_features`
+hands them to the assets with the same dtypes.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 from dagster import ConfigurableResource
 
+from mlops_assets.resources import spark as spark_engine
 from mlops_assets.resources.environment import FromEnvironment
 
 from mlops_assets.domain.schema import COLUMN_KINDS, ENTITY_KEY, EVENT_TIMESTAMP, FEATURE_VIEWS
@@ -29,10 +37,16 @@ _YAML = """\
 project: {project}
 provider: local
 registry: {registry}
-offline_store:
-  type: duckdb
-{online_store}entity_key_serialization_version: 3
+{offline_store}{online_store}entity_key_serialization_version: 3
 """
+OFFLINE_STORES = ("duckdb", "spark")
+_DUCKDB_OFFLINE = """offline_store:
+  type: duckdb
+"""
+_SPARK_OFFLINE = """offline_store:
+  type: spark
+  spark_conf:
+{conf}"""
 _SQLITE_ONLINE = """online_store:
   type: sqlite
   path: {path}
@@ -44,6 +58,14 @@ _REDIS_ONLINE = """online_store:
 """
 
 
+def offline_store_choice(value: str | None) -> str:
+    """MLOPS_OFFLINE_STORE: `duckdb` (unset) or `spark`; anything else fails at load, saying so."""
+    choice = (value or "duckdb").strip().lower()
+    if choice not in OFFLINE_STORES:
+        raise ValueError(f"MLOPS_OFFLINE_STORE={value!r}: expected one of {', '.join(OFFLINE_STORES)}")
+    return choice
+
+
 def _feast_type(kind: str):
     from feast.types import Bool, Float64, Int64, String
 
@@ -51,11 +73,22 @@ def _feast_type(kind: str):
 
 
 class FeastFeatureStore(FromEnvironment, ConfigurableResource):
-    """A Feast repo on the local provider (DuckDB offline store, SQLite online store)."""
+    """A Feast repo on the local provider (DuckDB or Spark offline store, SQLite or Redis online store)."""
 
     repo_path: str
     # host:port of a Redis server for the online store (MLOPS_FEAST_REDIS); unset: SQLite in the repo.
     redis_connection: str | None = None
+    # "duckdb" (default) or "spark" (MLOPS_OFFLINE_STORE).
+    offline_store: str = "duckdb"
+    # Spark only: the master URL (MLOPS_SPARK_MASTER), extra session settings (MLOPS_SPARK_CONF),
+    # and where the month tables go (MLOPS_FEATURE_DATA_URI; unset: the repo's data folder).
+    spark_master: str = spark_engine.DEFAULT_SPARK_MASTER
+    spark_conf: dict[str, str] = {}
+    feature_data_uri: str | None = None
+
+    @property
+    def on_spark(self) -> bool:
+        return offline_store_choice(self.offline_store) == "spark"
 
     @property
     def online_store_path(self) -> str:
@@ -65,6 +98,16 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
     def data_path(self) -> Path:
         return Path(self.repo_path) / "data"
 
+    @property
+    def data_uri(self) -> str:
+        """Where the month tables are: the data folder, or for Spark `feature_data_uri` if set."""
+        if self.on_spark and self.feature_data_uri:
+            return self.feature_data_uri.rstrip("/")
+        return str(self.data_path)
+
+    def _table_glob(self, view: str) -> str:
+        return f"{self.data_uri}/{view}/*.parquet"
+
     def feature_definitions(self) -> list:
         from feast import Entity, FeatureView, Field, FileSource, ValueType
         from feast.data_format import ParquetFormat
@@ -72,12 +115,19 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         user = Entity(name="user", join_keys=[ENTITY_KEY], value_type=ValueType.STRING, description="A StreamFlow user")
         objects: list = [user]
         for view, columns in FEATURE_VIEWS.items():
-            source = FileSource(
-                name=f"{view}_source",
-                path=str(self.data_path / view / "*.parquet"),
-                file_format=ParquetFormat(),
-                timestamp_field=EVENT_TIMESTAMP,
-            )
+            if self.on_spark:
+                from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
+
+                source = SparkSource(
+                    name=f"{view}_source", path=self._table_glob(view), file_format="parquet", timestamp_field=EVENT_TIMESTAMP
+                )
+            else:
+                source = FileSource(
+                    name=f"{view}_source",
+                    path=self._table_glob(view),
+                    file_format=ParquetFormat(),
+                    timestamp_field=EVENT_TIMESTAMP,
+                )
             objects.append(
                 FeatureView(
                     name=view,
@@ -101,19 +151,41 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
             if self.redis_connection
             else _SQLITE_ONLINE.format(path=repo / "online_store.db")
         )
-        text = _YAML.format(project=PROJECT, registry=repo / "registry.db", online_store=online)
+        text = _YAML.format(project=PROJECT, registry=repo / "registry.db", offline_store=self._offline_store_yaml(), online_store=online)
         if not yaml_path.exists() or yaml_path.read_text() != text:
             yaml_path.write_text(text)
         return FeatureStore(repo_path=str(repo))
 
+    def _offline_store_yaml(self) -> str:
+        if not self.on_spark:
+            return _DUCKDB_OFFLINE
+        conf = spark_engine.spark_conf(self.spark_master, self.spark_conf)
+        # JSON strings are YAML strings: any value (a URL, a JVM option) is quoted safely.
+        return _SPARK_OFFLINE.format(conf="".join(f"    {json.dumps(k)}: {json.dumps(v)}\n" for k, v in conf.items()))
+
     def apply(self):
         """Register the entity and feature views (idempotent). Returns the FeatureStore."""
         store = self.store()
+        if self.on_spark:
+            self.spark_session()  # started with the repo's settings before Feast reads a source
         objects = self.feature_definitions()
-        registered = {fv.name for fv in store.list_feature_views()}
-        if registered != set(FEATURE_VIEWS):
+        registered = {fv.name: fv for fv in store.list_feature_views()}
+        wanted = {fv.name: fv for fv in objects if hasattr(fv, "batch_source")}
+        # Applied again when a view is missing or reads another source (the store was switched).
+        if set(registered) != set(wanted) or any(registered[n].batch_source != fv.batch_source for n, fv in wanted.items()):
             store.apply(objects)
         return store
+
+    # -- Spark --------------------------------------------------------------------------------
+    def spark_session(self):
+        """The session Feast's Spark store runs on (started from the repo's spark_conf if none runs)."""
+        if not self.on_spark:
+            raise ValueError("the offline store is DuckDB (MLOPS_OFFLINE_STORE=spark chooses Spark)")
+        return spark_engine.session(self.store().config.offline_store)
+
+    def teardown_after_execution(self, context) -> None:
+        # A run's Spark session and its JVM end with the run (Dagster calls this after each run).
+        spark_engine.stop()
 
     @staticmethod
     def feature_refs() -> list[str]:
@@ -128,6 +200,9 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         for view, columns in FEATURE_VIEWS.items():
             table = snapshot[[ENTITY_KEY, *columns]].copy()
             table[EVENT_TIMESTAMP] = timestamp
+            if self.on_spark:
+                rows[view] = self._write_spark_table(view, month_key, table)
+                continue
             folder = self.data_path / view
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / f"{month_key}.parquet"
@@ -139,12 +214,49 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         self.apply()
         return rows
 
+    def _write_spark_table(self, view: str, month_key: str, table: pd.DataFrame) -> int:
+        """The month's table written by Spark where Spark reads it: staged under a hidden name
+        (the glob skips it), then moved over the month's old table."""
+        spark = self.spark_session()
+        # Arrow-backed or nullable pandas dtypes as plain ones Spark's Arrow path converts.
+        frame = table.astype({c: object for c in table.columns if c != EVENT_TIMESTAMP and table[c].dtype.kind not in "fiub"})
+        target = f"{self.data_uri}/{view}/{month_key}.parquet"
+        staged = f"{self.data_uri}/{view}/.{month_key}.parquet.staged"
+        spark.createDataFrame(frame).coalesce(1).write.mode("overwrite").parquet(staged)
+        spark_engine.replace_directory(spark, staged, target)
+        return len(table)
+
+    def _retrieval(self, entity_df: pd.DataFrame):
+        store = self.apply()
+        if self.on_spark:
+            entity_df = self._entities_on_spark(entity_df)
+        return store.get_historical_features(entity_df=entity_df, features=self.feature_refs())
+
+    def _entities_on_spark(self, entity_df: pd.DataFrame):
+        """The entity rows as a Parquet table beside the features, read back as a Spark DataFrame.
+        Handed over as pandas, Feast turns them into a local relation inside every query plan: a
+        million rows in the plan ran the 10 GB driver out of heap when the scores' plan used it
+        again (benchmarks/spark_engine.py). The table is removed when the run's Spark stops."""
+        spark = self.spark_session()
+        path = f"{self.data_uri}/.entities/{uuid.uuid4().hex}.parquet"
+        frame = entity_df.astype({ENTITY_KEY: object})
+        spark.createDataFrame(frame).write.parquet(path)
+        spark_engine.remove_when_stopped(path)
+        return spark.read.parquet(path)
+
     def historical_features(self, entity_df: pd.DataFrame) -> pd.DataFrame:
         """Point-in-time correct features for (user_id, event_timestamp) rows, sorted by user."""
-        store = self.apply()
-        frame = store.get_historical_features(entity_df=entity_df, features=self.feature_refs()).to_df()
+        frame = self._retrieval(entity_df).to_df()
+        if self.on_spark:
+            frame = like_duckdb(frame)
         # Feast does not keep row order.
         return frame.sort_values([ENTITY_KEY, EVENT_TIMESTAMP]).reset_index(drop=True)
+
+    def historical_features_on_spark(self, entity_df: pd.DataFrame):
+        """The same retrieval as a Spark DataFrame, left on the cluster (Spark store only)."""
+        if not self.on_spark:
+            raise ValueError("historical_features_on_spark needs the Spark offline store (MLOPS_OFFLINE_STORE=spark)")
+        return self._retrieval(entity_df).to_spark_df()
 
     # -- online store -------------------------------------------------------------------------
     def materialize_month(self, as_of: pd.Timestamp) -> None:
@@ -187,3 +299,14 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
             values["feature_timestamp"] = pd.Timestamp(stamp, unit="s", tz="UTC")
             found.append(values)
         return found
+
+
+def like_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
+    """Spark's answer with the dtypes DuckDB's has: Spark's toPandas gives the session's (UTC)
+    wall time without a zone in nanoseconds, DuckDB a UTC timestamp in microseconds. The feature
+    columns already agree (ints with nulls as float64, booleans with nulls as object, in both)."""
+    frame = frame.copy()
+    stamps = pd.to_datetime(frame[EVENT_TIMESTAMP])
+    stamps = stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps.dt.tz_convert("UTC")
+    frame[EVENT_TIMESTAMP] = stamps.astype("datetime64[us, UTC]")
+    return frame

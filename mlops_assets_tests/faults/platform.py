@@ -50,7 +50,7 @@ def file_digests(folder: Path) -> dict[str, str]:
 
 
 class Platform:
-    def __init__(self, root: Path, scenario=("baseline", "concept_drift", "quiet", "quiet", "quiet"), seed=11, environ=None):
+    def __init__(self, root: Path, scenario=("baseline", "concept_drift", "quiet", "quiet", "quiet"), seed=11, environ=None, n_users=N_USERS):
         self.root = root
         self.home = root / "home"
         self.instance_dir = root / "dagster"
@@ -58,7 +58,7 @@ class Platform:
         (self.instance_dir / "dagster.yaml").write_text(yaml.safe_dump(INSTANCE_SETTINGS))
         self.instance = DagsterInstance.from_config(str(self.instance_dir))
         self.defs = build_definitions(self.home, environ=environ or {})
-        self.incoming = write_months(root / "incoming", n_users=N_USERS, scenario=scenario, seed=seed)
+        self.incoming = write_months(root / "incoming", n_users=n_users, scenario=scenario, seed=seed)
         self.landing = Path(self.defs.resources["landing"].path)
         self.registry = self.defs.resources["registry"]
 
