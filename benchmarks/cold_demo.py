@@ -15,6 +15,7 @@ from pathlib import Path
 
 from benchmarks.platform_warm import link_months
 from benchmarks.run import DAGSTER, PY, ensure_data, run_wait4
+from benchmarks import publish
 
 MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04"]
 
@@ -54,9 +55,7 @@ def main(argv=None) -> int:
         f"Slowest month (median): **{max(statistics.median(v) for v in times.values()):.1f} s** (target: under 30 s).",
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    publish(args.out, "\n".join(lines))
     return 0
 
 

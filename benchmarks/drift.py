@@ -21,6 +21,7 @@ from mlops_assets.domain.schema import FEATURES
 from mlops_assets.drift_reports import build_drift_report
 from mlops_assets.importer import read_month
 from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD, retraining_action
+from benchmarks import publish
 
 MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04"]
 
@@ -69,9 +70,7 @@ def main(argv=None) -> int:
             "",
         ]
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    publish(args.out, text)
     return 0
 
 

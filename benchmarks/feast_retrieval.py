@@ -24,6 +24,7 @@ from mlops_assets.domain.months import as_of_for
 from mlops_assets.domain.schema import ENTITY_KEY, FEATURES
 from mlops_assets.importer import read_month
 from mlops_assets.resources import FeastFeatureStore
+from benchmarks import publish
 
 
 def main(argv=None) -> int:
@@ -67,9 +68,7 @@ def main(argv=None) -> int:
         f"| hand-written DuckDB ASOF JOIN | {med['asof']:.2f} | {', '.join(f'{x:.2f}' for x in times['asof'])} |\n\n"
         f"ratio Feast / ASOF: **{med['feast'] / med['asof']:.2f}x**; features equal (asserted).\n"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    publish(args.out, text)
     return 0
 
 

@@ -18,6 +18,7 @@ from mlops_assets.domain.model import ModelParams, build_pipeline, score, to_mod
 from mlops_assets.domain.schema import ENTITY_KEY, FEATURES, LABEL
 from mlops_assets.domain.split import TRAIN, assign_split
 from mlops_assets.importer import read_month
+from benchmarks import publish
 
 CANDIDATES = {
     "random_forest (course: 300 trees, uncapped)": ModelParams(kind="random_forest"),
@@ -62,9 +63,7 @@ def main(argv=None) -> int:
     pivot["mean_val_auc"] = pivot.mean(axis=1)
     pivot["mean_fit_s"] = table.groupby("model")["fit_s"].mean()
     text = f"users: {args.data.name}, train rows per month ~{table['train_rows'].iloc[0]}\n\n" + pivot.round(4).to_markdown()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
-    print(text)
+    publish(args.out, text)
     return 0
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from mlops_assets.domain.months import as_of_for
 from mlops_assets.importer import read_month
 from mlops_assets.resources import FeastFeatureStore
+from benchmarks import publish
 
 
 def main(argv=None) -> int:
@@ -46,9 +47,7 @@ def main(argv=None) -> int:
         f"Feast `materialize` of month {args.month} ({rows:,} users, 4 feature views, 14 features) into the SQLite "
         f"online store: **{elapsed:.1f} s** ({elapsed / rows * 1e5:.1f} s per 100k users). Online read checked.\n"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    publish(args.out, text)
     return 0
 
 

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.platform_warm import step_times
+from benchmarks import publish
 
 INGEST_STEPS = ("monthly_snapshot", "drift_report", "production_performance")
 RETRAINING_STEPS = ("training_dataset", "production_metrics")
@@ -57,9 +58,7 @@ def main(argv=None) -> int:
     lines = [f"production_performance cost, {args.users} users, seed {args.seed} (step times from the event log)", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish(args.out, "\n".join(lines))
     return 0
 
 

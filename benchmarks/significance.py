@@ -23,6 +23,7 @@ import numpy as np
 from scipy.stats import norm
 
 from mlops_assets.domain.significance import delong, paired_bootstrap
+from benchmarks import publish
 
 
 def binormal(n: int, rng: np.random.Generator, candidate_mu: float, production_mu: float, positive_rate: float = 0.25):
@@ -114,9 +115,7 @@ def main(argv=None) -> int:
                     f"{cal['significant'][method] / args.replications:.3f} |"
                 )
             print(lines[-2], lines[-1], sep="\n", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    publish(args.out, "\n".join(lines))
     return 0
 
 

@@ -36,6 +36,7 @@ from mlops_assets.domain.schema import ENTITY_KEY, LABEL
 from mlops_assets.importer import read_month
 from mlops_assets.resources import FeastFeatureStore
 from mlops_assets.resources import spark as spark_engine
+from benchmarks import publish
 
 FIT_ROWS = 50_000
 
@@ -125,9 +126,7 @@ def main(argv=None) -> int:
         f"| step | DuckDB s | Spark s | note |\n|---|---|---|---|\n{table}\n\n"
         f"Peak RSS of the Python driver process: {peak_gb:.1f} GB (the JVM's own heap is on top of it).\n"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
+    publish(args.out, text)
     return 0
 
 

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from benchmarks import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -160,9 +161,7 @@ def main(argv=None) -> int:
         *[f"| `{m}` | {s:.2f} |" for m, s in libraries.items()],
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    publish(args.out, "\n".join(lines))
     return 0
 
 

@@ -21,7 +21,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 
 from mlops_assets.domain.drift import NO_ACTION
 from mlops_assets.landing_files import LandingScan
-from mlops_assets.records import latest_materialization, metadata_values
+from mlops_assets.records import UNFINISHED_RUN_STATUSES, latest_materialization, metadata_values
 
 RUNNING = "running"
 IMPORT_FAILED = "import failed"
@@ -35,7 +35,6 @@ IMPORTED = "imported"
 FAILED_STATES = (IMPORT_FAILED, RETRAINING_BLOCKED, RETRAINING_FAILED)
 
 INGEST_STEPS = ("monthly_snapshot", "drift_report")
-_ACTIVE = (DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING)
 PARTITION_TAG = "dagster/partition"
 
 
@@ -75,7 +74,7 @@ def month_status(instance: DagsterInstance, month: str, scan: LandingScan) -> Mo
         return MonthStatus(month, state, detail, drift, decision)
 
     runs = instance.get_runs(RunsFilter(tags={PARTITION_TAG: month}))
-    active = [run for run in runs if run.status in _ACTIVE]
+    active = [run for run in runs if run.status in UNFINISHED_RUN_STATUSES]
     if active:
         run = active[0]
         return status(RUNNING, f"{run.job_name} {run.status.value.lower()} (run {run.run_id[:8]})")

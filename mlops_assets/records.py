@@ -2,10 +2,15 @@
 an asset for a month, and its metadata (the decision record, drift share, fingerprints); and why
 a drift report was made again (a replaced month)."""
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, EventLogRecord
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, DagsterRunStatus, EventLogRecord
 
 # Tag of the runs that make a drift report again because a month it compares was replaced.
 REMADE_AFTER_REPLACING_TAG = "mlops_assets/remade_after_replacing"
+# A run that is waiting or running: what status shows as "running" and what sensors wait for.
+UNFINISHED_RUN_STATUSES = (
+    DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+)
 
 
 def latest_materialization(instance: DagsterInstance, asset: str, month: str) -> EventLogRecord | None:

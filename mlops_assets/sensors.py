@@ -12,7 +12,6 @@ from dagster import (
     AssetRecordsFilter,
     DagsterEventType,
     DagsterInstance,
-    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
     RunsFilter,
@@ -31,6 +30,7 @@ from mlops_assets.landing_files import not_a_month_message
 from mlops_assets.partitions import monthly_partitions
 from mlops_assets.records import (
     REMADE_AFTER_REPLACING_TAG,
+    UNFINISHED_RUN_STATUSES,
     drift_report_remade_after,
     materializations_in_run,
     replaced_month,
@@ -47,7 +47,6 @@ _BATCH = 100
 INGEST_RUN_TAG = "mlops_assets/ingest_run"
 SENSOR_NAME_TAG = "dagster/sensor_name"
 PARTITION_TAG = "dagster/partition"
-_NOT_DONE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
 
 
 @dataclass
@@ -422,5 +421,5 @@ def online_features_sensor(context: SensorEvaluationContext):
 
 def _newer_imports_in_progress(instance: DagsterInstance, month: str) -> list[tuple[str, str]]:
     """(month, run id) of ingest runs for months after `month` that are queued or running."""
-    runs = instance.get_runs(RunsFilter(job_name=ingest_month_job.name, statuses=_NOT_DONE))
+    runs = instance.get_runs(RunsFilter(job_name=ingest_month_job.name, statuses=list(UNFINISHED_RUN_STATUSES)))
     return sorted((run.tags[PARTITION_TAG], run.run_id) for run in runs if run.tags.get(PARTITION_TAG, "") > month)

@@ -168,3 +168,15 @@ def test_a_ragged_row_goes_to_the_text_parser(frames, tmp_path):
     assert read_month_typed(folder, MONTH) is None
     with pytest.raises(SnapshotError, match="payments_agg_90d.csv"):
         read_month(folder, MONTH)
+
+
+def test_the_course_exports_take_the_typed_path_and_give_the_text_parsers_snapshot(tmp_path):
+    """The course stack's own layout (month_000/month_001, labels True/False, an extra column, a
+    constant column), not our generator's: the fast path reads it, identically."""
+    from mlops_assets_tests.course_exports import write_course_months
+
+    for folder in write_course_months(tmp_path):
+        typed, text = both(folder)
+        assert typed is not None, f"{folder.name} fell back to the text parser"
+        assert len(typed) == 7043
+        assert_same(typed, text)
