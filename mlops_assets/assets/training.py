@@ -2,6 +2,7 @@
 that month's labels, plus the split that is stable across months."""
 
 
+import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 
@@ -35,10 +36,23 @@ def labelled_dataset(
         if entities.empty:  # no labels yet: nothing to ask Feast for
             return pd.DataFrame(columns=[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT])
     features = feature_store.historical_features(entities)
-    dataset = features.merge(labels, on=ENTITY_KEY, how="inner", validate="one_to_one")
+    if not labels[ENTITY_KEY].is_monotonic_increasing:
+        labels = labels.sort_values(ENTITY_KEY)
+    if len(features) == len(labels) and features[ENTITY_KEY].is_unique and np.array_equal(
+        features[ENTITY_KEY].to_numpy(), labels[ENTITY_KEY].to_numpy()
+    ):
+        # Feast answers one row per entity row, sorted by user: the labels line up row for row
+        # (a merge hashed a million Python strings again for the same rows).
+        dataset = features
+        dataset[LABEL] = labels[LABEL].to_numpy()
+    else:
+        dataset = features.merge(labels, on=ENTITY_KEY, how="inner", validate="one_to_one")
     dataset[LABEL] = dataset[LABEL].astype("int64")
     dataset[SPLIT] = assign_split(dataset[ENTITY_KEY])
-    return dataset[[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT]].sort_values(ENTITY_KEY).reset_index(drop=True)
+    dataset = dataset[[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT]]
+    if not dataset[ENTITY_KEY].is_monotonic_increasing:
+        dataset = dataset.sort_values(ENTITY_KEY)
+    return dataset.reset_index(drop=True)
 
 
 @asset(

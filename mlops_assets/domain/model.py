@@ -107,6 +107,7 @@ def score(model, features: pd.DataFrame) -> np.ndarray:
 
 def data_fingerprint(frame: pd.DataFrame) -> str:
     """A content hash of a dataset, recorded on every model version it trained."""
-    ordered = frame.sort_values("user_id").reset_index(drop=True) if "user_id" in frame else frame
+    # The index is not hashed; a dataset sorted by user already (training_dataset) is not sorted again.
+    ordered = frame.sort_values("user_id") if "user_id" in frame and not frame["user_id"].is_monotonic_increasing else frame
     hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes() + ",".join(ordered.columns).encode()).hexdigest()[:16]

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 USER_ID = "user_id"
 PROBABILITY = "churn_probability"
@@ -53,12 +55,19 @@ class RiskBands:
 def score_table(user_ids, probabilities, model_version: str, as_of: str, bands: RiskBands = RiskBands()) -> pd.DataFrame:
     """One row per user, highest risk first: rank 1 is the most likely to churn; equal
     probabilities are ranked by user_id, so the order never depends on the input order."""
-    table = pd.DataFrame({USER_ID: pd.Series(user_ids, dtype=object).astype(str).to_numpy(),
-                          PROBABILITY: np.asarray(probabilities, dtype="float64")})
-    if table[USER_ID].duplicated().any():
-        duplicated = table.loc[table[USER_ID].duplicated(), USER_ID].head(3).tolist()
+    ids = pd.Series(user_ids, dtype=object).astype(str).to_numpy()
+    p = np.asarray(probabilities, dtype="float64")
+    # Arrow's hash count and sort (C++): pandas' hashing and two-key sort of a million Python
+    # strings took seconds. Arrow orders strings by UTF-8 bytes, which is code point order, as
+    # Python's str comparison; (probability, user_id) is unique, so the order is the same.
+    arrow_ids = pa.array(ids, type=pa.string())
+    if pc.count_distinct(arrow_ids).as_py() != len(ids):
+        duplicated = pd.Series(ids)[pd.Series(ids).duplicated()].head(3).tolist()
         raise ValueError(f"users scored twice: {duplicated}")
-    table = table.sort_values([PROBABILITY, USER_ID], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    order = pc.sort_indices(
+        pa.table({PROBABILITY: p, USER_ID: arrow_ids}), sort_keys=[(PROBABILITY, "descending"), (USER_ID, "ascending")]
+    ).to_numpy()
+    table = pd.DataFrame({USER_ID: ids[order], PROBABILITY: p[order]})
     table[RANK] = np.arange(1, len(table) + 1, dtype="int64")
     table[BAND] = bands.band(table[PROBABILITY])
     table[MODEL_VERSION] = str(model_version)
@@ -95,22 +104,32 @@ class BandChanges:
 
 
 def band_changes(previous: pd.DataFrame, current: pd.DataFrame) -> BandChanges:
-    """How users moved between bands since the previous month's scores."""
-    joined = previous[[USER_ID, BAND]].merge(current[[USER_ID, BAND]], on=USER_ID, how="inner", suffixes=("_before", "_now"))
+    """How users moved between bands since the previous month's scores. A month's scores hold
+    each user once (score_table refuses duplicates), so the users of both months are the inner
+    join, and new and gone users are the rest of each side."""
     order = {band: i for i, band in enumerate(BAND_ORDER)}
-    before = joined[f"{BAND}_before"].map(order)
-    now = joined[f"{BAND}_now"].map(order)
-    moved = joined[before != now]
-    transitions = moved.groupby([f"{BAND}_before", f"{BAND}_now"]).size()
+
+    def side(scores: pd.DataFrame, band: str) -> pa.Table:
+        codes = scores[BAND].map(order).to_numpy(dtype="int8")
+        return pa.table({USER_ID: pa.array(scores[USER_ID].to_numpy(dtype=object), type=pa.string()), band: codes})
+
+    # Arrow's hash join: a pandas merge of a million Python strings took seconds.
+    joined = side(previous, "before").join(side(current, "now"), keys=USER_ID, join_type="inner")
+    before, now = joined["before"].to_numpy(), joined["now"].to_numpy()
+    moved = before != now
+    pairs = np.bincount(before[moved].astype(np.int64) * len(BAND_ORDER) + now[moved], minlength=len(BAND_ORDER) ** 2)
+    transitions = {
+        f"{BAND_ORDER[i // len(BAND_ORDER)]}->{BAND_ORDER[i % len(BAND_ORDER)]}": int(n) for i, n in enumerate(pairs) if n
+    }
     return BandChanges(
         previous_users=len(previous),
-        users_in_both=len(joined),
-        changed_band=int((before != now).sum()),
+        users_in_both=joined.num_rows,
+        changed_band=int(moved.sum()),
         moved_up=int((now > before).sum()),
         moved_down=int((now < before).sum()),
-        new_users=int((~current[USER_ID].isin(previous[USER_ID])).sum()),
-        gone_users=int((~previous[USER_ID].isin(current[USER_ID])).sum()),
-        transitions={f"{a}->{b}": int(n) for (a, b), n in transitions.items()},
+        new_users=len(current) - joined.num_rows,
+        gone_users=len(previous) - joined.num_rows,
+        transitions=transitions,
     )
 
 
