@@ -123,7 +123,11 @@ def _snapshot_rules(columns: dict[str, pa.ChunkedArray]) -> None:
 def _to_pandas(values: pa.ChunkedArray, kind: str, column: str):
     """The column with the dtype the text parser gives it."""
     if kind == "str":
-        return values.to_numpy(zero_copy_only=False)  # object, None where missing
+        if column == schema.ENTITY_KEY:
+            return values.to_numpy(zero_copy_only=False)  # object, None where missing
+        # A handful of distinct values: one Python string each, shared by every row (10M users:
+        # a string object per row and column was 1.6 GB of three words).
+        return values.to_pandas(deduplicate_objects=True).to_numpy()
     if kind == "bool":
         return pd.BooleanDtype().__from_arrow__(values)
     if kind == "label":

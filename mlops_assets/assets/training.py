@@ -49,10 +49,15 @@ def labelled_dataset(
         dataset = features.merge(labels, on=ENTITY_KEY, how="inner", validate="one_to_one")
     dataset[LABEL] = dataset[LABEL].astype("int64")
     dataset[SPLIT] = assign_split(dataset[ENTITY_KEY])
-    dataset = dataset[[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT]]
+    # Each copy of a 10M-row frame is gigabytes: select, sort and re-index only when needed.
+    columns = [ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT]
+    if list(dataset.columns) != columns:
+        dataset = dataset[columns]
     if not dataset[ENTITY_KEY].is_monotonic_increasing:
         dataset = dataset.sort_values(ENTITY_KEY)
-    return dataset.reset_index(drop=True)
+    if not dataset.index.equals(pd.RangeIndex(len(dataset))):
+        dataset = dataset.reset_index(drop=True)
+    return dataset
 
 
 @asset(

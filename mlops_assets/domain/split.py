@@ -39,4 +39,5 @@ def split_buckets(user_ids: Iterable[str]) -> np.ndarray:
 
 def assign_split(user_ids: Iterable[str], validation_fraction: float = VALIDATION_FRACTION) -> np.ndarray:
     cut = validation_fraction * _BUCKETS
-    return np.where(split_buckets(user_ids) < cut, VALIDATION, TRAIN)
+    # Objects shared by every row: np.where's fixed-width text became one string per row in pandas.
+    return np.array([TRAIN, VALIDATION], dtype=object)[(split_buckets(user_ids) < cut).astype(np.intp)]

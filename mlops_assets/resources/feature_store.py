@@ -40,6 +40,7 @@ registry: {registry}
 {offline_store}{online_store}entity_key_serialization_version: 3
 """
 OFFLINE_STORES = ("duckdb", "spark")
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 _DUCKDB_OFFLINE = """offline_store:
   type: duckdb
 """
@@ -85,6 +86,10 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
     spark_master: str = spark_engine.DEFAULT_SPARK_MASTER
     spark_conf: dict[str, str] = {}
     feature_data_uri: str | None = None
+    # DuckDB store only: the memory DuckDB may hold for a retrieval (MLOPS_DUCKDB_MEMORY_LIMIT);
+    # beyond it DuckDB spills to the repo's `.duckdb_tmp`. Its default (80% of RAM) let one
+    # 10M-user retrieval keep gigabytes that the month's other frames needed.
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @property
     def on_spark(self) -> bool:
@@ -176,6 +181,33 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
             store.apply(objects)
         return store
 
+    def _configure_duckdb(self) -> None:
+        """Feast's DuckDB store runs on ibis' default DuckDB connection (one per process): bound
+        its memory, hand freed memory back to the system, and give it a place to spill."""
+        import ibis
+
+        spill = Path(self.repo_path) / ".duckdb_tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        connection = ibis.get_backend()
+        # raw_sql returns the connection itself: nothing to close.
+        connection.raw_sql(f"SET memory_limit = '{self.duckdb_memory_limit}'")
+        # DuckDB's allocator kept the memory of a retrieval after it was done (3M users: 1.7 GB
+        # the next steps' frames could not use); flushing it early and in the background gives it
+        # back (benchmarks/results/step_memory_3m.md).
+        connection.raw_sql("SET allocator_flush_threshold = '32MB'")
+        connection.raw_sql("SET allocator_bulk_deallocation_flush_threshold = '32MB'")
+        connection.raw_sql("SET allocator_background_threads = true")
+        # DuckDB refuses to move a temporary directory it has spilled to (a second retrieval in
+        # the same process): set once; one that was used already stays where it is.
+        (current,) = connection.raw_sql("SELECT current_setting('temp_directory')").fetchone()
+        if current != str(spill):
+            import duckdb
+
+            try:
+                connection.raw_sql(f"SET temp_directory = '{spill}'")
+            except duckdb.NotImplementedException:
+                pass
+
     # -- Spark --------------------------------------------------------------------------------
     def spark_session(self):
         """The session Feast's Spark store runs on (started from the repo's spark_conf if none runs)."""
@@ -238,6 +270,8 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         store = self.apply()
         if self.on_spark:
             entity_df = self._entities_on_spark(entity_df)
+        else:
+            self._configure_duckdb()
         return store.get_historical_features(entity_df=entity_df, features=self.feature_refs())
 
     def _entities_on_spark(self, entity_df: pd.DataFrame):
@@ -276,6 +310,8 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         month's as_of (every view holds one row per user and month, stamped at as_of)."""
         timestamp = pd.Timestamp(as_of).tz_localize("UTC") if pd.Timestamp(as_of).tzinfo is None else pd.Timestamp(as_of)
         store = self.apply()
+        if not self.on_spark:
+            self._configure_duckdb()
         store.materialize(
             start_date=(timestamp - timedelta(days=1)).to_pydatetime(),
             end_date=(timestamp + timedelta(seconds=1)).to_pydatetime(),
