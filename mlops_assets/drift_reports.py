@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops_assets.domain.schema import BOOLEAN_FEATURES, CATEGORICAL_FEATURES, FEATURES, LABEL, NUMERIC_FEATURES
+from mlops_assets.domain.schema import FEATURES, LABEL, NUMERIC_FEATURES
 
 
 @dataclass
@@ -36,17 +36,62 @@ class DriftSummary:
         return [c.column for c in self.columns if c.drifted]
 
 
-def _evidently_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame[list(FEATURES) + ([LABEL] if LABEL in frame else [])].copy()
-    for col in NUMERIC_FEATURES:
-        out[col] = pd.to_numeric(out[col]).astype("float64")
-    # Booleans and the label are categories; a missing boolean stays missing (as text "missing"
+def _evidently_column(frame: pd.DataFrame, col: str) -> pd.Series:
+    """One column as Evidently reads it."""
+    if col in NUMERIC_FEATURES:
+        return pd.to_numeric(frame[col]).astype("float64")
+    if col == LABEL:
+        return frame[col].astype("float64")
+    # Booleans and categories are categories; a missing boolean stays missing (as text "missing"
     # would invent a category that the data does not have, Evidently handles None).
-    for col in (*BOOLEAN_FEATURES, *CATEGORICAL_FEATURES):
-        out[col] = out[col].astype("object").where(out[col].notna(), None)
-    if LABEL in out:
-        out[LABEL] = out[LABEL].astype("float64")
-    return out
+    return frame[col].astype("object").where(frame[col].notna(), None)
+
+
+def _evidently_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The features (and the label) as Evidently reads them, one frame (the DataDriftPreset
+    reference in benchmarks/ uses it)."""
+    columns = list(FEATURES) + ([LABEL] if LABEL in frame else [])
+    return pd.DataFrame({c: _evidently_column(frame, c) for c in columns}, index=frame.index)
+
+
+def _column_snapshot(reference: pd.DataFrame, current: pd.DataFrame, col: str):
+    """One column's ValueDrift (with its drift test) in a Report of its own, on one-column Datasets.
+
+    Why not one Report over the whole frame: Evidently 0.7.23's ValueDrift hands the Dataset's
+    WHOLE frame to the legacy per-column drift (evidently/legacy/calculations/data_drift.py,
+    `get_one_column_drift`), which copies and row-filters all of it for every numeric column
+    (`current_data.copy()`, `dropna(subset=[column])`) to draw that one column's plot: at 1M users
+    that was a third of the report. On a one-column Dataset the same code computes the same score,
+    test and plot on only the data the metric reads.
+    """
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    numeric = col in NUMERIC_FEATURES
+    # An explicit definition: auto-typing took low-cardinality integer features for categorical.
+    definition = DataDefinition(numerical_columns=[col] if numeric else [], categorical_columns=[] if numeric else [col])
+    return Report([ValueDrift(column=col)], include_tests=True).run(
+        current_data=Dataset.from_pandas(_evidently_column(current, col).to_frame(), data_definition=definition),
+        reference_data=Dataset.from_pandas(_evidently_column(reference, col).to_frame(), data_definition=definition),
+    )
+
+
+def merge_snapshots(snapshots: list):
+    """One Evidently Snapshot holding the metrics, widgets and tests of several, in their order: the
+    report a single Report with all their metrics would have produced (its JSON is the same,
+    mlops_assets_tests/test_drift_reports.py checks it), built through Evidently's own serialization
+    model (`to_snapshot_model` / `Snapshot.load_model`). The tests summary widgets are made by the
+    functions Evidently's Snapshot.run makes them with."""
+    from evidently.core.report import Snapshot, metric_tests_stats, metric_tests_widget
+
+    models = [s.to_snapshot_model() for s in snapshots]
+    merged = models[0].copy(deep=False)
+    merged.metric_results = {k: v for m in models for k, v in m.metric_results.items()}
+    merged.top_level_metrics = [k for m in models for k in m.top_level_metrics]
+    merged.widgets = [w for m in models for w in m.widgets]
+    tests = [t for k in merged.top_level_metrics for t in merged.metric_results[k].tests]
+    merged.tests_widgets = [metric_tests_stats(tests), metric_tests_widget(tests)] if tests else []
+    return Snapshot.load_model(merged)
 
 
 def build_drift_report(reference: pd.DataFrame, current: pd.DataFrame, html_path: Path, json_path: Path) -> DriftSummary:
@@ -59,30 +104,13 @@ def build_drift_report(reference: pd.DataFrame, current: pd.DataFrame, html_path
     14 features whose test failed, which is how DriftedColumnsCount defines it
     (benchmarks/drift.py checks both give the same decisions on the scenario months).
     """
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
-
     # A feature missing for every user in either month cannot be compared (Evidently refuses an
     # empty column) and has plainly drifted: it is counted as drifted and left out of the report.
     empty = [c for c in FEATURES if reference[c].isna().all() or current[c].isna().all()]
     compared = [c for c in FEATURES if c not in empty]
     has_label = LABEL in reference and LABEL in current and reference[LABEL].notna().any() and current[LABEL].notna().any()
-    # An explicit definition: auto-typing took low-cardinality integer features for categorical.
-    definition = DataDefinition(
-        numerical_columns=[c for c in NUMERIC_FEATURES if c in compared],
-        categorical_columns=[c for c in (*CATEGORICAL_FEATURES, *BOOLEAN_FEATURES) if c in compared] + ([LABEL] if has_label else []),
-    )
-    metrics = [ValueDrift(column=c) for c in compared]
-    if has_label:
-        metrics.append(ValueDrift(column=LABEL))
-    report = Report(metrics, include_tests=True)
-    ref, cur = _evidently_frame(reference).drop(columns=empty), _evidently_frame(current).drop(columns=empty)
-    if not has_label:
-        ref, cur = ref.drop(columns=[LABEL], errors="ignore"), cur.drop(columns=[LABEL], errors="ignore")
-    snapshot = report.run(
-        current_data=Dataset.from_pandas(cur, data_definition=definition),
-        reference_data=Dataset.from_pandas(ref, data_definition=definition),
-    )
+    columns = compared + ([LABEL] if has_label else [])
+    snapshot = merge_snapshots([_column_snapshot(reference, current, c) for c in columns])
     html_path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(html_path))  # a Path silently wrote nothing
     snapshot.save_json(str(json_path))
