@@ -6,6 +6,7 @@ Drift is measured on the 14 model features only; ids and the label are excluded 
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -162,11 +163,17 @@ def column_snapshot_models(reference: pd.DataFrame, current: pd.DataFrame, colum
     """
     if workers <= 1:
         return [_column_snapshot(reference, current, c).to_snapshot_model() for c in columns]
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-        initializer=_hold_frames, initargs=(reference, current),
-    ) as pool:
-        return list(pool.map(_column_snapshot_model, columns))
+    # Frozen objects are left alone by the workers' garbage collector, which would otherwise touch
+    # (and so copy, page by page) every object this process holds.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+            initializer=_hold_frames, initargs=(reference, current),
+        ) as pool:
+            return list(pool.map(_column_snapshot_model, columns))
+    finally:
+        gc.unfreeze()
 
 
 def build_drift_report(
