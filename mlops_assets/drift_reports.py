@@ -144,11 +144,17 @@ def _column_snapshot_model(col: str):
 
 
 def default_workers(rows: int) -> int:
-    """Processes for a month's columns: the cores this process may use, at most two (the
-    platform's machines have two and Dagster's other steps share them), one for small months or
-    where processes cannot be forked."""
+    """Processes for a month's columns: `MLOPS_DRIFT_WORKERS` when set (1 keeps the report in the
+    step's process), else the cores this process may use, at most two (the platform's machines
+    have two and Dagster's other steps share them); one for small months or where processes cannot
+    be forked."""
     if rows < PARALLEL_MIN_ROWS or "fork" not in multiprocessing.get_all_start_methods():
         return 1
+    configured = os.environ.get("MLOPS_DRIFT_WORKERS", "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ValueError(f"MLOPS_DRIFT_WORKERS={configured!r}: expected a whole number of processes, 1 or more")
+        return int(configured)
     return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
@@ -163,6 +169,10 @@ def column_snapshot_models(reference: pd.DataFrame, current: pd.DataFrame, colum
     """
     if workers <= 1:
         return [_column_snapshot(reference, current, c).to_snapshot_model() for c in columns]
+    # Evidently imported here, before the fork, or every worker would import it (2.5 s each).
+    import evidently.metrics  # noqa: F401
+
+    _unsummarized_dataset_type()
     # Frozen objects are left alone by the workers' garbage collector, which would otherwise touch
     # (and so copy, page by page) every object this process holds.
     gc.freeze()

@@ -116,3 +116,16 @@ def test_the_datasets_skip_their_summary_statistics_and_refuse_to_serve_them(mon
     with pytest.raises(NotImplementedError, match="no summary statistics"):
         dataset.stats()
     pd.testing.assert_frame_equal(dataset.as_dataframe(), frame)
+
+
+def test_workers_small_months_stay_in_process_and_the_setting_is_checked(monkeypatch):
+    from mlops_assets.drift_reports import PARALLEL_MIN_ROWS, default_workers
+
+    monkeypatch.setenv("MLOPS_DRIFT_WORKERS", "3")
+    assert default_workers(PARALLEL_MIN_ROWS - 1) == 1
+    assert default_workers(PARALLEL_MIN_ROWS) == 3
+    monkeypatch.setenv("MLOPS_DRIFT_WORKERS", "two")
+    with pytest.raises(ValueError, match="MLOPS_DRIFT_WORKERS='two'"):
+        default_workers(PARALLEL_MIN_ROWS)
+    monkeypatch.delenv("MLOPS_DRIFT_WORKERS")
+    assert 1 <= default_workers(PARALLEL_MIN_ROWS) <= 2
