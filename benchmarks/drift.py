@@ -14,6 +14,7 @@ processes from 200k rows on a machine with two cores or more); both must give th
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-preset", action="store_true", help="time only the platform's report")
     args = parser.parse_args(argv)
     snapshots = {m: read_month(args.data / m, m) for m in MONTHS}
+    load_before = os.getloadavg()[0]
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="drift_bench_"))
     build_drift_report(snapshots[MONTHS[0]].head(5000), snapshots[MONTHS[1]].head(5000), tmp / "w.html", tmp / "w.json")  # imports
@@ -72,6 +74,8 @@ def main(argv=None) -> int:
     text = "\n".join(
         [
             f"Drift reports on the scenario months of {args.data.name} (Evidently 0.7.23; HTML + JSON written by both reports).",
+            f"{os.cpu_count()} cores; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: other work on the "
+            "machine takes cores from the report's processes and from the baseline alike.",
             "",
             "| months | rows x features | drift_share | drifted | action | same decisions & scores as the preset | "
             "DataDriftPreset s (before) | per-feature ValueDrift s, one process | the same, as the asset runs it (processes) | "
