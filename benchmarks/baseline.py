@@ -51,6 +51,7 @@ TTL_DAYS = 31
 DRIFT_THRESHOLD = 0.1
 DELTA = 0.01
 PERFORMANCE_DROP = 0.03
+DUCKDB_MEMORY_LIMIT = "2GB"  # the platform's default (feature_store.DEFAULT_DUCKDB_MEMORY_LIMIT; importing it imports Dagster)
 _ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "label": pa.bool_(), "date": pa.date32()}
 
 
@@ -92,6 +93,12 @@ def write_views(store: Path, month: str, snap: pa.Table, as_of: pd.Timestamp) ->
 def asof_join(store: Path, entities: pd.DataFrame) -> pd.DataFrame:
     """Features of each (user_id, event_timestamp) as of that timestamp, within the TTL."""
     con = duckdb.connect()
+    # The platform's DuckDB settings (FeastFeatureStore, MLOPS_DUCKDB_MEMORY_LIMIT): bounded, and
+    # memory handed back once the query is done. Unbounded, 10M users ran this machine out of memory.
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    for setting in ("allocator_flush_threshold = '32MB'", "allocator_bulk_deallocation_flush_threshold = '32MB'",
+                    "allocator_background_threads = true"):
+        con.execute(f"SET {setting}")
     con.register("entities", entities)
     selects, joins = [], []
     for i, (view, columns) in enumerate(FEATURE_VIEWS.items()):
@@ -102,7 +109,10 @@ def asof_join(store: Path, entities: pd.DataFrame) -> pd.DataFrame:
             f"ON e.user_id = v{i}.user_id AND e.event_timestamp >= v{i}.event_timestamp"
         )
     sql = f"SELECT e.user_id, e.event_timestamp, {', '.join(selects)} FROM entities e {' '.join(joins)} ORDER BY e.user_id"
-    return con.execute(sql).df()
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
 
 
 def _js(ref: pd.Series, cur: pd.Series, numerical: bool) -> float:
@@ -149,6 +159,7 @@ def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) ->
     tables = read_csvs(data / month)
     typed_read = time.perf_counter() - s
     snap = read_month(tables)
+    del tables  # every copy of a 10M-user month counts
     write_views(store, month, snap, as_of)
     t["ingest"] = time.perf_counter() - s
 
@@ -158,9 +169,13 @@ def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) ->
     entities = pd.DataFrame({ENTITY_KEY: labelled[ENTITY_KEY].astype(object).to_numpy(), "event_timestamp": as_of})
     features = asof_join(store, entities)
     dataset = features.merge(labelled.astype({ENTITY_KEY: object}), on=ENTITY_KEY, validate="one_to_one")
+    del features, entities
     dataset[LABEL] = dataset[LABEL].astype("int64")
     dataset["split"] = assign_split(dataset[ENTITY_KEY])
     t["pit_join"] = time.perf_counter() - s
+    rows = len(dataset)
+    if dump:  # now, so the month's frames need not all be alive at once (10M users)
+        dataset.to_parquet(state / f"dataset_{month}.parquet", index=False)
 
     s = time.perf_counter()
     train, val = dataset[dataset["split"] != VALIDATION], dataset[dataset["split"] == VALIDATION]
@@ -169,6 +184,7 @@ def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) ->
     candidate_auc = float(roc_auc_score(val[LABEL], model.predict_proba(val_x)[:, 1]))
     with open(models / f"{month}.pkl", "wb") as fh:
         pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    del train, dataset
     t["train"] = time.perf_counter() - s
 
     s = time.perf_counter()
@@ -221,8 +237,6 @@ def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) ->
     table.to_parquet(scores_path, index=False)
     t["scores"] = time.perf_counter() - s
 
-    if dump:
-        dataset.to_parquet(state / f"dataset_{month}.parquet", index=False)
     return {
         "month": month,
         "times": t,
@@ -236,7 +250,7 @@ def run(data: Path, month: str, state: Path, dump: bool, params: ModelParams) ->
         "drift_share": None if drift is None else drift["drift_share"],
         "drifted_columns": None if drift is None else drift["drifted_columns"],
         "drift_scores": None if drift is None else {c: v["score"] for c, v in drift["columns"].items()},
-        "rows": len(dataset),
+        "rows": rows,
         "scored_users": len(table),
         "scores_path": str(scores_path),
     }
