@@ -44,6 +44,7 @@ from mlops_assets.domain.schema import (  # noqa: E402
 from mlops_assets.domain.months import as_of_for, previous_month_key  # noqa: E402
 from mlops_assets.domain.scores import score_table  # noqa: E402
 from mlops_assets.domain.split import VALIDATION, assign_split  # noqa: E402
+from mlops_assets.duckdb_memory import memory_settings  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 T_IMPORTED = time.perf_counter()
@@ -51,7 +52,6 @@ TTL_DAYS = 31
 DRIFT_THRESHOLD = 0.1
 DELTA = 0.01
 PERFORMANCE_DROP = 0.03
-DUCKDB_MEMORY_LIMIT = "2GB"  # the platform's default (feature_store.DEFAULT_DUCKDB_MEMORY_LIMIT; importing it imports Dagster)
 _ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "label": pa.bool_(), "date": pa.date32()}
 
 
@@ -93,12 +93,10 @@ def write_views(store: Path, month: str, snap: pa.Table, as_of: pd.Timestamp) ->
 def asof_join(store: Path, entities: pd.DataFrame) -> pd.DataFrame:
     """Features of each (user_id, event_timestamp) as of that timestamp, within the TTL."""
     con = duckdb.connect()
-    # The platform's DuckDB settings (FeastFeatureStore, MLOPS_DUCKDB_MEMORY_LIMIT): bounded, and
+    # The platform's DuckDB settings at their default (mlops_assets/duckdb_memory.py): bounded, and
     # memory handed back once the query is done. Unbounded, 10M users ran this machine out of memory.
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    for setting in ("allocator_flush_threshold = '32MB'", "allocator_bulk_deallocation_flush_threshold = '32MB'",
-                    "allocator_background_threads = true"):
-        con.execute(f"SET {setting}")
+    for statement in memory_settings():
+        con.execute(statement)
     con.register("entities", entities)
     selects, joins = [], []
     for i, (view, columns) in enumerate(FEATURE_VIEWS.items()):

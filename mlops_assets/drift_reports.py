@@ -149,12 +149,13 @@ def default_workers(rows: int) -> int:
     step's process), else the cores this process may use, at most two (the platform's machines
     have two and Dagster's other steps share them); one for small months or where processes cannot
     be forked."""
+    configured = os.environ.get("MLOPS_DRIFT_WORKERS", "").strip()
+    # A bad setting fails every month, not only the first large one.
+    if configured and (not configured.isdigit() or int(configured) < 1):
+        raise ValueError(f"MLOPS_DRIFT_WORKERS={configured!r}: expected a whole number of processes, 1 or more")
     if rows < PARALLEL_MIN_ROWS or "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    configured = os.environ.get("MLOPS_DRIFT_WORKERS", "").strip()
     if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            raise ValueError(f"MLOPS_DRIFT_WORKERS={configured!r}: expected a whole number of processes, 1 or more")
         return int(configured)
     return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 

@@ -127,5 +127,7 @@ def test_workers_small_months_stay_in_process_and_the_setting_is_checked(monkeyp
     monkeypatch.setenv("MLOPS_DRIFT_WORKERS", "two")
     with pytest.raises(ValueError, match="MLOPS_DRIFT_WORKERS='two'"):
         default_workers(PARALLEL_MIN_ROWS)
+    with pytest.raises(ValueError, match="MLOPS_DRIFT_WORKERS='two'"):  # small months too, not only the first large one
+        default_workers(10)
     monkeypatch.delenv("MLOPS_DRIFT_WORKERS")
     assert 1 <= default_workers(PARALLEL_MIN_ROWS) <= 2

@@ -62,7 +62,8 @@ def score_table(user_ids, probabilities, model_version: str, as_of: str, bands: 
     # Python's str comparison; (probability, user_id) is unique, so the order is the same.
     arrow_ids = pa.array(ids, type=pa.string())
     if pc.count_distinct(arrow_ids).as_py() != len(ids):
-        duplicated = pd.Series(ids)[pd.Series(ids).duplicated()].head(3).tolist()
+        named = pd.Series(ids)
+        duplicated = named[named.duplicated()].head(3).tolist()
         raise ValueError(f"users scored twice: {duplicated}")
     order = pc.sort_indices(
         pa.table({PROBABILITY: p, USER_ID: arrow_ids}), sort_keys=[(PROBABILITY, "descending"), (USER_ID, "ascending")]

@@ -16,6 +16,7 @@ hands them to the assets with the same dtypes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from datetime import timedelta
@@ -24,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 from dagster import ConfigurableResource
 
+from mlops_assets.duckdb_memory import DEFAULT_MEMORY_LIMIT, memory_settings
 from mlops_assets.resources import spark as spark_engine
 from mlops_assets.resources.environment import FromEnvironment
 
@@ -40,7 +42,7 @@ registry: {registry}
 {offline_store}{online_store}entity_key_serialization_version: 3
 """
 OFFLINE_STORES = ("duckdb", "spark")
-DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = DEFAULT_MEMORY_LIMIT
 _DUCKDB_OFFLINE = """offline_store:
   type: duckdb
 """
@@ -87,8 +89,7 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
     spark_conf: dict[str, str] = {}
     feature_data_uri: str | None = None
     # DuckDB store only: the memory DuckDB may hold for a retrieval (MLOPS_DUCKDB_MEMORY_LIMIT);
-    # beyond it DuckDB spills to the repo's `.duckdb_tmp`. Its default (80% of RAM) let one
-    # 10M-user retrieval keep gigabytes that the month's other frames needed.
+    # beyond it DuckDB spills to the repo's `.duckdb_tmp` (mlops_assets/duckdb_memory.py).
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @property
@@ -189,16 +190,10 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         spill = Path(self.repo_path) / ".duckdb_tmp"
         spill.mkdir(parents=True, exist_ok=True)
         connection = ibis.get_backend()
-        # raw_sql returns the connection itself: nothing to close.
-        connection.raw_sql(f"SET memory_limit = '{self.duckdb_memory_limit}'")
-        # DuckDB's allocator kept the memory of a retrieval after it was done (3M users: 1.7 GB
-        # the next steps' frames could not use); flushing it early and in the background gives it
-        # back (benchmarks/results/step_memory_3m.md).
-        connection.raw_sql("SET allocator_flush_threshold = '32MB'")
-        connection.raw_sql("SET allocator_bulk_deallocation_flush_threshold = '32MB'")
-        connection.raw_sql("SET allocator_background_threads = true")
+        for statement in memory_settings(self.duckdb_memory_limit):
+            connection.raw_sql(statement)  # returns the connection itself: nothing to close
         # DuckDB refuses to move a temporary directory it has spilled to (a second retrieval in
-        # the same process): set once; one that was used already stays where it is.
+        # the same process): set once; one that was used already stays where it is, and says so.
         (current,) = connection.raw_sql("SELECT current_setting('temp_directory')").fetchone()
         if current != str(spill):
             import duckdb
@@ -206,7 +201,9 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
             try:
                 connection.raw_sql(f"SET temp_directory = '{spill}'")
             except duckdb.NotImplementedException:
-                pass
+                logging.getLogger(__name__).warning(
+                    "DuckDB keeps spilling to %s, which this process used already, not to %s", current, spill
+                )
 
     # -- Spark --------------------------------------------------------------------------------
     def spark_session(self):
@@ -240,7 +237,7 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
 
             # Each column converted to Arrow once (the user ids went through pandas' Parquet
             # writer once per view), the types pandas' writer gives them.
-            arrays = {c: pa.Array.from_pandas(snapshot[c]) for c in (ENTITY_KEY, *COLUMN_KINDS) if c in snapshot}
+            arrays = {c: pa.Array.from_pandas(snapshot[c]) for c in (ENTITY_KEY, *(c for cs in FEATURE_VIEWS.values() for c in cs))}
             stamps = pa.array(pd.Series(timestamp, index=snapshot.index))
             for view, columns in FEATURE_VIEWS.items():
                 folder = self.data_path / view
