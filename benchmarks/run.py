@@ -402,7 +402,8 @@ def write_out(args, started, sections, all_rows, raw) -> None:
             f" --months {','.join(MONTHS)} --sides {args.sides}"
             + (f" --model-kind {args.model_kind}" if args.model_kind else "") + "`. Model: "
             + (args.model_kind or "the platform default (TrainingConfig)") + ".",
-            "warm = the cycle's assets of the month materialized in-process in one long-lived process (per-asset time from "
+            "warm = the cycle's assets of the month materialized in-process in one long-lived process that has imported the "
+            "libraries its steps use, as the baseline script has before its timer starts (per-asset time from "
             "Dagster's event log); cold = one `dagster asset materialize --select <the cycle's assets> --partition M` process per month "
             "(per-asset time from the run's event log; the process time includes imports). Ratios are platform / baseline.",
             "",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
@@ -103,28 +104,42 @@ def training_data_problems(dataset: pd.DataFrame) -> list[str]:
     problems = []
     if len(dataset) < MIN_TRAINING_ROWS:
         problems.append(f"{labels_file}: only {len(dataset)} labelled rows (at least {MIN_TRAINING_ROWS} needed)")
-    duplicated = dataset[ENTITY_KEY].duplicated()
+    duplicated = _duplicated_ids(dataset[ENTITY_KEY])
     if duplicated.any():
         problems.append(f"{int(duplicated.sum())} duplicate user_id rows (e.g. {dataset.loc[duplicated, ENTITY_KEY].iloc[0]})")
     labels = dataset[LABEL]
     if labels.isna().any() or not labels.dropna().isin([0, 1]).all():
         problems.append(f"{labels_file}: labels must be 0 or 1 with none missing")
-    for part in (TRAIN, VALIDATION):
-        classes = sorted(labels[dataset[SPLIT] == part].dropna().unique().tolist())
+    in_validation = dataset[SPLIT].to_numpy() == VALIDATION
+    for part, rows in ((TRAIN, ~in_validation), (VALIDATION, in_validation)):
+        classes = sorted(labels[rows].dropna().unique().tolist())
         if len(classes) < 2:
             problems.append(
                 f"{labels_file}: {part} rows hold {'no labels' if not classes else f'one class only ({classes[0]})'}: AUC is undefined"
             )
-    all_missing = [c for c in FEATURES if len(dataset) and dataset[c].isna().all()]
+    missing = {c: dataset[c].isna().to_numpy() for c in FEATURES}
+    all_missing = [c for c in FEATURES if len(dataset) and missing[c].all()]
     if all_missing:
         problems.append(f"{_in_files(all_missing)} missing for every user: an upstream extract is broken")
-    no_features = dataset[list(FEATURES)].isna().all(axis=1)
+    no_features = np.logical_and.reduce(list(missing.values())) if len(dataset) else np.zeros(0, dtype=bool)
     if no_features.any():
         problems.append(f"{int(no_features.sum())} users got no features from Feast (e.g. {dataset.loc[no_features, ENTITY_KEY].iloc[0]})")
     for col in FEATURES:
         kind = COLUMN_KINDS[col]
-        values = dataset[col].dropna()
+        column = dataset[col]
         where = f"{FILE_OF[col]} column {col}"
+        if kind in ("int", "float") and pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+            # A numeric column (what Feast answers) holds numbers by its dtype: the signs are looked
+            # at on one float array, and fractions only where the dtype allows them.
+            values = column.to_numpy(dtype="float64", na_value=np.nan)
+            if (values < 0).any():
+                problems.append(f"{where} holds negative values")
+            elif kind == "int" and column.dtype.kind == "f":
+                present = values[~missing[col]]
+                if not np.array_equal(present, np.round(present)):
+                    problems.append(f"{where} holds non-integer values")
+            continue
+        values = column.dropna()
         if kind in ("int", "float"):
             numeric = pd.to_numeric(values, errors="coerce")
             if numeric.isna().any():
@@ -138,10 +153,22 @@ def training_data_problems(dataset: pd.DataFrame) -> list[str]:
     return problems
 
 
+def _duplicated_ids(ids: pd.Series) -> pd.Series:
+    """`ids.duplicated()`: for ids sorted already (a training set is sorted by user), a comparison
+    with the previous id instead of hashing a million strings."""
+    if not ids.is_monotonic_increasing:
+        return ids.duplicated()
+    values = ids.to_numpy()
+    repeated = np.zeros(len(values), dtype=bool)
+    repeated[1:] = values[1:] == values[:-1]
+    return pd.Series(repeated, index=ids.index)
+
+
 def _all_booleans(values: pd.Series) -> bool:
     """Every (non-missing) value is True/False. A boolean column is by its dtype, at no cost per
-    row; only a column of Python objects is looked at value by value."""
-    if pd.api.types.is_bool_dtype(values.dtype):
+    row; a column of Python objects (Feast's booleans with missing values) by pandas' type
+    inference, a loop in C; only a column holding anything else is looked at value by value."""
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.infer_dtype(values, skipna=True) == "boolean":
         return True
     return bool(values.map(lambda v: isinstance(v, (bool,)) or str(v) in ("True", "False")).all())
 

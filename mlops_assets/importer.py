@@ -364,17 +364,7 @@ def ready_months(landing: Path) -> dict[str, Path]:
 def fingerprint(folder: Path) -> str:
     """sha256 over the six files' names and bytes: a redelivery with different content gets a
     different fingerprint, an identical copy the same one."""
-    folder = Path(folder)
-    digest = hashlib.sha256()
-    for name in schema.REQUIRED_FILES:
-        path = folder / name
-        if not path.is_file():
-            month_key = months.month_key_from_folder_name(folder.name) or folder.name
-            raise SnapshotError(f"month {month_key}: {name} is missing in {folder}")
-        # Name and size first, so that bytes cannot slide from one file into the next.
-        digest.update(f"{name}\0{path.stat().st_size}\0".encode())
-        _hash_into(digest, path)
-    return digest.hexdigest()
+    return delivery_hashes(folder)[0]
 
 
 def file_digests(folder: Path) -> dict[str, str]:
@@ -384,8 +374,25 @@ def file_digests(folder: Path) -> dict[str, str]:
     return {name: _hash_into(hashlib.sha256(), folder / name).hexdigest() for name in schema.REQUIRED_FILES}
 
 
-def _hash_into(digest, path: Path):
+def delivery_hashes(folder: Path) -> tuple[str, dict[str, str]]:
+    """(`fingerprint`, `file_digests`) of a month folder, reading each file once."""
+    folder = Path(folder)
+    whole, digests = hashlib.sha256(), {}
+    for name in schema.REQUIRED_FILES:
+        path = folder / name
+        if not path.is_file():
+            month_key = months.month_key_from_folder_name(folder.name) or folder.name
+            raise SnapshotError(f"month {month_key}: {name} is missing in {folder}")
+        # Name and size first, so that bytes cannot slide from one file into the next.
+        whole.update(f"{name}\0{path.stat().st_size}\0".encode())
+        digests[name] = _hash_into(hashlib.sha256(), path, also=whole).hexdigest()
+    return whole.hexdigest(), digests
+
+
+def _hash_into(digest, path: Path, also=None):
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+            if also is not None:
+                also.update(block)
     return digest

@@ -71,3 +71,35 @@ def test_snapshot_quality_warns_one_line_per_finding_and_counts_kinds():
     assert counts == {"warnings": 2, CONSTANT_COLUMN: 1, EMPTY_COLUMN: 1, "new_category": 0, "identical_file": 0, "ignored_columns": 0}
     clean = snapshot_quality([])
     assert clean.passed and clean.description == "nothing suspicious"
+
+
+def test_every_kind_of_bad_value_is_named_whatever_the_column_holds():
+    """The fast paths (numbers by dtype, booleans by type inference, sorted ids) find what the
+    value-by-value checks found: a fraction in a count, text in a number, a non-boolean among
+    booleans, a duplicate user, a user without features."""
+    data = dataset()
+    data["skips_7d"] = data["skips_7d"].astype("float64")
+    data.loc[1, "skips_7d"] = 1.5
+    data["watch_hours_30d"] = data["watch_hours_30d"].astype(object)
+    data.loc[2, "watch_hours_30d"] = "lots"
+    boolean = next(c for c in FEATURES if COLUMN_KINDS[c] == "bool")
+    data[boolean] = data[boolean].astype(object)
+    data.loc[3, boolean] = 1
+    data.loc[5, ENTITY_KEY] = data.loc[4, ENTITY_KEY]
+    assert data[ENTITY_KEY].is_monotonic_increasing
+    data.loc[6, list(FEATURES)] = None
+    problems = training_data_problems(data)
+    assert problems[0] == "1 duplicate user_id rows (e.g. 0004-ABCDE)"
+    assert "1 users got no features from Feast (e.g. 0006-ABCDE)" in problems
+    assert "usage_agg_30d.csv column skips_7d holds non-integer values" in problems
+    assert "usage_agg_30d.csv column watch_hours_30d holds non-numeric values" in problems
+    assert any(p.endswith(f"column {boolean} holds values other than True/False/missing") for p in problems)
+    # The same duplicate found when the ids are not sorted.
+    assert training_data_problems(data.iloc[::-1])[0] == "1 duplicate user_id rows (e.g. 0004-ABCDE)"
+
+
+def test_booleans_as_python_objects_with_missing_values_pass():
+    data = dataset()
+    boolean = next(c for c in FEATURES if COLUMN_KINDS[c] == "bool")
+    data[boolean] = pd.Series([True, None, False, "True"] * 10, dtype=object)
+    assert training_data_problems(data) == []

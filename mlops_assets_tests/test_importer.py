@@ -19,6 +19,8 @@ from mlops_assets.importer import (
     SNAPSHOT_COLUMNS,
     SNAPSHOT_SCHEMA,
     SnapshotError,
+    delivery_hashes,
+    file_digests,
     fingerprint,
     parse_column,
     read_month,
@@ -303,6 +305,20 @@ def test_fingerprint_follows_the_content(generated, month):
     edit(month, "labels.csv", lambda t: t.assign(churn_label=t["churn_label"].map({"False": "True", "True": "False"})))
     assert fingerprint(month) != before
     assert len(before) == 64 and int(before, 16) >= 0
+
+
+def test_one_pass_hashes_are_the_fingerprint_and_the_file_digests(month):
+    import hashlib
+
+    whole = hashlib.sha256()
+    for name in schema.REQUIRED_FILES:  # the fingerprint's definition, byte by byte
+        data = (month / name).read_bytes()
+        whole.update(f"{name}\0{len(data)}\0".encode() + data)
+    assert delivery_hashes(month) == (whole.hexdigest(), file_digests(month))
+    assert fingerprint(month) == whole.hexdigest()
+    (month / "support_agg_90d.csv").unlink()
+    with pytest.raises(SnapshotError, match="support_agg_90d.csv is missing"):
+        delivery_hashes(month)
 
 
 # --- the parsers, on generated values -----------------------------------------------------------

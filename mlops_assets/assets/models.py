@@ -8,8 +8,9 @@ from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Outpu
 from pydantic import Field
 
 from mlops_assets import figures
+from mlops_assets.assets.training import dataset_fingerprint
 from mlops_assets.domain.metrics import UndefinedMetricError, format_auc, probability_metrics, roc_auc
-from mlops_assets.domain.model import ModelKind, ModelParams, build_pipeline, data_fingerprint, score, to_model_frame
+from mlops_assets.domain.model import ModelKind, ModelParams, build_pipeline, score, to_model_frame
 from mlops_assets.domain.model_card import model_description, version_card
 from mlops_assets.domain.months import as_of_for
 from mlops_assets.domain.schema import ENTITY_KEY, LABEL, SPLIT
@@ -82,7 +83,7 @@ def candidate_model(
         raise Failure(description=f"month {month}: candidate cannot be measured: {exc}") from exc
     quality = probability_metrics(validation[LABEL], validation_scores)
 
-    fingerprint = data_fingerprint(training_dataset)
+    fingerprint = dataset_fingerprint(training_dataset)
     tags = {
         "as_of": as_of_for(month).isoformat(),
         "partition": month,

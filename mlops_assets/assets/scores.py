@@ -2,6 +2,7 @@
 decision left, with features from Feast at as_of exactly as training reads them."""
 
 
+import numpy as np
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetRecordsFilter, Config, Failure, MetadataValue, Output, asset
 from pydantic import Field
@@ -77,7 +78,7 @@ def scored_users(feature_store: FeastFeatureStore, model, entities: pd.DataFrame
         scored = score_on_spark(feature_store.spark_session(), model, feature_store.historical_features_on_spark(entities))
         return scored[ENTITY_KEY], scored[PROBABILITY], int(scored[NO_FEATURES].sum())
     features = feature_store.historical_features(entities)
-    unknown = int(features[list(FEATURES)].isna().all(axis=1).sum())
+    unknown = int(np.logical_and.reduce([features[c].isna().to_numpy() for c in FEATURES]).sum())
     return features[ENTITY_KEY], pd.Series(score(model, features)), unknown
 
 

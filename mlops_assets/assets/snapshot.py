@@ -11,7 +11,7 @@ from mlops_assets.checks import snapshot_check_specs, snapshot_quality
 from mlops_assets.domain.months import as_of_for, previous_month_key
 from mlops_assets.domain.quality import category_values, quality_findings
 from mlops_assets.domain.schema import LABEL
-from mlops_assets.importer import SNAPSHOT_SCHEMA, SnapshotError, file_digests
+from mlops_assets.importer import SNAPSHOT_SCHEMA, SnapshotError
 from mlops_assets.partitions import monthly_partitions
 from mlops_assets.records import latest_materialization, latest_metadata
 from mlops_assets.resources import FeastFeatureStore, LandingArea
@@ -78,7 +78,7 @@ def monthly_snapshot(context: AssetExecutionContext, config: SnapshotConfig, lan
     # Re-delivery rule: the same content re-imports (idempotent); different content is refused
     # unless asked for, so a second delivery never silently replaces the first. Refusing happens
     # before anything is written: the stored snapshot and the Feast tables keep the first delivery.
-    fingerprint = landing.fingerprint(month)
+    fingerprint, digests = landing.delivery_hashes(month)
     previous = _previous_import(context, month)
     replaced = None
     if previous and previous["fingerprint"] and previous["fingerprint"] != fingerprint:
@@ -111,7 +111,6 @@ def monthly_snapshot(context: AssetExecutionContext, config: SnapshotConfig, lan
     if unknown_label_users:
         context.log.warning(f"month {month}: labels.csv holds {unknown_label_users} users not in users.csv; ignored")
     previous_key = previous_month_key(month)
-    digests = file_digests(folder)
     findings = quality_findings(
         snapshot,
         month,

@@ -14,6 +14,14 @@ from mlops_assets.domain.split import VALIDATION, assign_split
 from mlops_assets.partitions import monthly_partitions
 from mlops_assets.resources import FeastFeatureStore
 
+FINGERPRINT_ATTR = "data_fingerprint"
+
+
+def dataset_fingerprint(dataset: pd.DataFrame) -> str:
+    """The data_fingerprint of a frame training_dataset stored: the one it recorded with it, else
+    hashed (a stored frame from before the attribute). Not for a slice: pandas copies attrs."""
+    return dataset.attrs.get(FINGERPRINT_ATTR) or data_fingerprint(dataset)
+
 
 def entity_rows(snapshot: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The month's labelled users, asked for at the month's end. Labels belong to the month:
@@ -73,6 +81,10 @@ def training_dataset(context: AssetExecutionContext, monthly_snapshot: pd.DataFr
     as_of = pd.Timestamp(as_of_for(month))
     dataset = labelled_dataset(monthly_snapshot, month, feature_store)
 
+    fingerprint = data_fingerprint(dataset)
+    # Kept with the stored frame (pandas pickles attrs): candidate_model records it on the version
+    # without hashing a million rows again.
+    dataset.attrs[FINGERPRINT_ATTR] = fingerprint
     check = training_data_sanity(dataset, month)
     validation = dataset[SPLIT] == VALIDATION
     context.log.info(
@@ -87,7 +99,7 @@ def training_dataset(context: AssetExecutionContext, monthly_snapshot: pd.DataFr
             "train_rows": int((~validation).sum()),
             "validation_rows": int(validation.sum()),
             "churn_rate": float(dataset[LABEL].mean()) if len(dataset) else float("nan"),
-            "data_fingerprint": data_fingerprint(dataset),
+            "data_fingerprint": fingerprint,
             "feature_refs": MetadataValue.json(feature_store.feature_refs()),
             "missing_feature_values": MetadataValue.json(
                 {c: int(n) for c, n in dataset[list(FEATURES)].isna().sum().items() if n}

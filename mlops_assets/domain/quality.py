@@ -56,7 +56,7 @@ def column_findings(snapshot: pd.DataFrame, month: str) -> list[QualityFinding]:
             findings.append(
                 QualityFinding(EMPTY_COLUMN, file, column, f"month {month}: {file} column {column} is empty for every user ({users} users)")
             )
-        elif missing == 0 and values.nunique() == 1:
+        elif missing == 0 and _one_value(values):
             findings.append(
                 QualityFinding(
                     CONSTANT_COLUMN,
@@ -66,6 +66,15 @@ def column_findings(snapshot: pd.DataFrame, month: str) -> list[QualityFinding]:
                 )
             )
     return findings
+
+
+def _one_value(values: pd.Series) -> bool:
+    """`values.nunique() == 1` for a column without missing values: numbers, booleans and dates by
+    their least and greatest value (no hashing of every row); text by its distinct values."""
+    kind = values.dtype
+    if pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind):
+        return bool(values.min() == values.max())
+    return values.nunique() == 1
 
 
 def category_values(snapshot: pd.DataFrame) -> dict[str, list[str]]:

@@ -52,6 +52,12 @@ class LandingArea(FromEnvironment, ConfigurableResource):
 
         return fingerprint(self.month_folder(month_key))
 
+    def delivery_hashes(self, month_key: str) -> tuple[str, dict[str, str]]:
+        """(fingerprint, sha256 of each file) of the month's delivery, each file read once."""
+        from mlops_assets.importer import delivery_hashes
+
+        return delivery_hashes(self.month_folder(month_key))
+
     def archive(self, month_key: str, fingerprint: str) -> Path:
         """Copy the month's six files aside, once per distinct content."""
         from mlops_assets.domain.schema import REQUIRED_FILES

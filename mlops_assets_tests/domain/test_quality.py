@@ -113,3 +113,20 @@ def test_ignored_columns_are_listed_by_file(month):
         (quality.IGNORED_COLUMNS, "labels.csv", "source"),
     ]
     assert found[0].message == "month 2024-03: subscriptions.csv has extra column(s) promo_code, region, ignored"
+
+
+@pytest.mark.parametrize(
+    "constant, varied",
+    [
+        (pd.array([True] * 3, dtype="boolean"), pd.array([True, False, True], dtype="boolean")),
+        (pd.array([4, 4, 4], dtype="Int64"), pd.array([4, 5, 4], dtype="Int64")),
+        (pd.to_datetime(["2024-01-01"] * 3), pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])),
+        (np.array([0.5] * 3), np.array([0.5, 0.25, 0.5])),
+        (np.array(["a"] * 3, dtype=object), np.array(["a", "b", "a"], dtype=object)),
+    ],
+)
+def test_one_value_is_found_whatever_the_column_type(constant, varied):
+    users = ["a", "b", "c"]
+    (finding,) = quality.column_findings(pd.DataFrame({"user_id": users, "monthly_fee": constant}), MONTH)
+    assert finding.kind == quality.CONSTANT_COLUMN and finding.subject == "monthly_fee"
+    assert quality.column_findings(pd.DataFrame({"user_id": users, "monthly_fee": varied}), MONTH) == []

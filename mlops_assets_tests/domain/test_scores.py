@@ -14,6 +14,7 @@ from mlops_assets.domain.scores import (
     band_changes,
     score_deciles,
     score_table,
+    top_users,
     users_per_band,
     version_for_month,
 )
@@ -101,3 +102,13 @@ def test_a_rerun_of_an_old_month_never_scores_with_a_newer_version():
     assert version_for_month(history, "2024-03").version == "4"
     # The order of the records decides within a month, not the version number.
     assert version_for_month(decisions(("2024-01", "promoted", "7"), ("2024-01", "promoted", "5")), "2024-01").version == "5"
+
+
+def test_deciles_are_numpys_quantiles_and_top_users_the_lowest_ranks():
+    p = np.random.default_rng(3).random(1001)
+    assert score_deciles(p) == {f"p{q}": float(np.quantile(p, q / 100)) for q in range(10, 100, 10)}
+    table = score_table([f"u{i}" for i in range(1001)], p, "1", "2024-01-31")
+    expected = table.sort_values("rank").iloc[:10][["rank", "user_id", "churn_probability", "risk_band"]]
+    pd.testing.assert_frame_equal(top_users(table), expected)
+    # A table in another order (read back and shuffled) gives the same users.
+    pd.testing.assert_frame_equal(top_users(table.sample(frac=1.0, random_state=0)), expected)
