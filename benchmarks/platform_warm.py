@@ -25,8 +25,9 @@ from pathlib import Path  # noqa: E402
 # per month, pays every import on both sides).
 STEP_LIBRARIES = (
     "feast", "feast.infra.offline_stores.duckdb", "ibis", "duckdb", "mlflow", "mlflow.sklearn",
-    "evidently", "evidently.metrics", "evidently.core.report", "sklearn.compose", "sklearn.linear_model",
-    "sklearn.pipeline", "sklearn.metrics", "scipy.stats", "matplotlib.figure", "matplotlib.backends.backend_agg",
+    "skops.io", "git", "alembic", "sqlalchemy", "evidently", "evidently.metrics", "evidently.core.report",
+    "sklearn.compose", "sklearn.linear_model", "sklearn.pipeline", "sklearn.metrics", "scipy.stats",
+    "matplotlib.figure", "matplotlib.backends.backend_agg",
 )
 
 
