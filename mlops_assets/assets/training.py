@@ -40,7 +40,9 @@ def labelled_dataset(
     the validation users exactly as training reads them, without retrieving everyone)."""
     entities, labels = entity_rows(snapshot, pd.Timestamp(as_of_for(month)))
     if only_split is not None:
-        entities = entities[assign_split(entities[ENTITY_KEY]) == only_split]
+        chosen = assign_split(entities[ENTITY_KEY]) == only_split
+        # The labels of the same users: Feast's rows then line up with them (no merge below).
+        entities, labels = entities[chosen], labels[chosen]
         if entities.empty:  # no labels yet: nothing to ask Feast for
             return pd.DataFrame(columns=[ENTITY_KEY, EVENT_TIMESTAMP, *FEATURES, LABEL, SPLIT])
     features = feature_store.historical_features(entities)
