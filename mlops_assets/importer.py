@@ -364,7 +364,7 @@ def ready_months(landing: Path) -> dict[str, Path]:
 def fingerprint(folder: Path) -> str:
     """sha256 over the six files' names and bytes: a redelivery with different content gets a
     different fingerprint, an identical copy the same one."""
-    return delivery_hashes(folder)[0]
+    return _hash_delivery(folder, per_file=False)[0]
 
 
 def file_digests(folder: Path) -> dict[str, str]:
@@ -376,6 +376,10 @@ def file_digests(folder: Path) -> dict[str, str]:
 
 def delivery_hashes(folder: Path) -> tuple[str, dict[str, str]]:
     """(`fingerprint`, `file_digests`) of a month folder, reading each file once."""
+    return _hash_delivery(folder, per_file=True)
+
+
+def _hash_delivery(folder: Path, per_file: bool) -> tuple[str, dict[str, str]]:
     folder = Path(folder)
     whole, digests = hashlib.sha256(), {}
     for name in schema.REQUIRED_FILES:
@@ -385,7 +389,10 @@ def delivery_hashes(folder: Path) -> tuple[str, dict[str, str]]:
             raise SnapshotError(f"month {month_key}: {name} is missing in {folder}")
         # Name and size first, so that bytes cannot slide from one file into the next.
         whole.update(f"{name}\0{path.stat().st_size}\0".encode())
-        digests[name] = _hash_into(hashlib.sha256(), path, also=whole).hexdigest()
+        if per_file:
+            digests[name] = _hash_into(hashlib.sha256(), path, also=whole).hexdigest()
+        else:
+            _hash_into(whole, path)
     return whole.hexdigest(), digests
 
 
