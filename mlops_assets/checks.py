@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
+from mlops_assets.domain.model import rows_without_features
 from mlops_assets.domain.quality import KINDS, QualityFinding
 from mlops_assets.domain.schema import COLUMN_KINDS, ENTITY_KEY, FEATURES, FILE_OF, LABEL, SPLIT
 from mlops_assets.domain.split import TRAIN, VALIDATION
@@ -121,7 +122,7 @@ def training_data_problems(dataset: pd.DataFrame) -> list[str]:
     all_missing = [c for c in FEATURES if len(dataset) and missing[c].all()]
     if all_missing:
         problems.append(f"{_in_files(all_missing)} missing for every user: an upstream extract is broken")
-    no_features = np.logical_and.reduce(list(missing.values())) if len(dataset) else np.zeros(0, dtype=bool)
+    no_features = rows_without_features(dataset)
     if no_features.any():
         problems.append(f"{int(no_features.sum())} users got no features from Feast (e.g. {dataset.loc[no_features, ENTITY_KEY].iloc[0]})")
     for col in FEATURES:

@@ -22,7 +22,8 @@ from mlops_assets.jobs import ALL_JOBS
 from mlops_assets.resources.landing import DEFAULT_INCOMPLETE_GRACE_SECONDS
 from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy, ScoreStore
 from mlops_assets.resources.environment import FromEnvironment
-from mlops_assets.resources.feature_store import DEFAULT_DUCKDB_MEMORY_LIMIT, offline_store_choice
+from mlops_assets.duckdb_memory import DEFAULT_MEMORY_LIMIT as DEFAULT_DUCKDB_MEMORY_LIMIT
+from mlops_assets.resources.feature_store import offline_store_choice
 from mlops_assets.resources.spark import DEFAULT_SPARK_MASTER, parse_spark_conf
 from mlops_assets.sensors import drift_sensor, new_month_sensor, online_features_sensor, performance_sensor, replaced_month_sensor
 from mlops_assets.settings import home_dir, sqlite_uri

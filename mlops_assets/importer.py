@@ -370,8 +370,7 @@ def fingerprint(folder: Path) -> str:
 def file_digests(folder: Path) -> dict[str, str]:
     """sha256 of each of the six files: a file byte-identical to the previous month's is a stale
     extract (`domain.quality.identical_file_findings`)."""
-    folder = Path(folder)
-    return {name: _hash_into(hashlib.sha256(), folder / name).hexdigest() for name in schema.REQUIRED_FILES}
+    return _hash_delivery(folder, per_file=True)[1]
 
 
 def delivery_hashes(folder: Path) -> tuple[str, dict[str, str]]:

@@ -7,14 +7,16 @@ import base64
 import json
 import re
 import urllib.request
+from pathlib import Path
 from urllib.parse import unquote
 
+import pandas as pd
 import pytest
 import yaml
 from mlflow import MlflowClient
 
 from mlops_assets.definitions import DEFAULT_MLFLOW_UI_URL, build_definitions
-from mlops_assets.domain.model import ModelKind
+from mlops_assets.domain.model import ModelKind, data_fingerprint
 from mlops_assets.domain.promotion import PolicyKind
 from mlops_assets.records import latest_materialization, latest_metadata
 from mlops_assets.resources.registry import MONITORING_SUFFIX
@@ -103,6 +105,9 @@ def test_model_card_and_candidate_run_say_what_the_decision_said(cycle):
         assert f"| val_auc | {record['candidate_auc']:.4f} |" in card
         assert record["reason"] in card
         assert f"`{version.tags['data_fingerprint']}`" in card
+        # Taken from the stored frame's attrs, not hashed again: it must still be that frame's hash.
+        stored = pd.read_pickle(Path(cycle["defs"].resources["io_manager"].base_dir) / "training_dataset" / month)
+        assert version.tags["data_fingerprint"] == data_fingerprint(stored)
         assert "| model kind | logistic_regression |" in card
         run = client.get_run(version.run_id)
         assert {"val_auc", "log_loss", "brier_score", "pr_auc"} <= set(run.data.metrics)

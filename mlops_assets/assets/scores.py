@@ -2,15 +2,14 @@
 decision left, with features from Feast at as_of exactly as training reads them."""
 
 
-import numpy as np
 import pandas as pd
 from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetRecordsFilter, Config, Failure, MetadataValue, Output, asset
 from pydantic import Field
 
 from mlops_assets import figures
-from mlops_assets.domain.model import score
+from mlops_assets.domain.model import rows_without_features, score
 from mlops_assets.domain.months import as_of_for, previous_month_key
-from mlops_assets.domain.schema import ENTITY_KEY, EVENT_TIMESTAMP, FEATURES
+from mlops_assets.domain.schema import ENTITY_KEY, EVENT_TIMESTAMP
 from mlops_assets.domain.scores import (
     DecisionRecord,
     RiskBands,
@@ -78,7 +77,7 @@ def scored_users(feature_store: FeastFeatureStore, model, entities: pd.DataFrame
         scored = score_on_spark(feature_store.spark_session(), model, feature_store.historical_features_on_spark(entities))
         return scored[ENTITY_KEY], scored[PROBABILITY], int(scored[NO_FEATURES].sum())
     features = feature_store.historical_features(entities)
-    unknown = int(np.logical_and.reduce([features[c].isna().to_numpy() for c in FEATURES]).sum())
+    unknown = int(rows_without_features(features).sum())
     return features[ENTITY_KEY], pd.Series(score(model, features)), unknown
 
 

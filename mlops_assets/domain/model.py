@@ -56,6 +56,11 @@ def to_model_frame(features: pd.DataFrame) -> pd.DataFrame:
     return frame[list(FEATURES)]
 
 
+def rows_without_features(features: pd.DataFrame) -> np.ndarray:
+    """True for each row missing all 14 features (Feast had nothing for the user at as_of)."""
+    return np.logical_and.reduce([features[col].isna().to_numpy() for col in FEATURES])
+
+
 def build_pipeline(params: ModelParams = ModelParams()):
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier

@@ -16,14 +16,13 @@ hands them to the assets with the same dtypes.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, get_dagster_logger
 
 from mlops_assets.duckdb_memory import DEFAULT_MEMORY_LIMIT, memory_settings
 from mlops_assets.resources import spark as spark_engine
@@ -42,7 +41,6 @@ registry: {registry}
 {offline_store}{online_store}entity_key_serialization_version: 3
 """
 OFFLINE_STORES = ("duckdb", "spark")
-DEFAULT_DUCKDB_MEMORY_LIMIT = DEFAULT_MEMORY_LIMIT
 _DUCKDB_OFFLINE = """offline_store:
   type: duckdb
 """
@@ -90,7 +88,7 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
     feature_data_uri: str | None = None
     # DuckDB store only: the memory DuckDB may hold for a retrieval (MLOPS_DUCKDB_MEMORY_LIMIT);
     # beyond it DuckDB spills to the repo's `.duckdb_tmp` (mlops_assets/duckdb_memory.py).
-    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
 
     @property
     def on_spark(self) -> bool:
@@ -201,7 +199,7 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
             try:
                 connection.raw_sql(f"SET temp_directory = '{spill}'")
             except duckdb.NotImplementedException:
-                logging.getLogger(__name__).warning(
+                get_dagster_logger().warning(
                     "DuckDB keeps spilling to %s, which this process used already, not to %s", current, spill
                 )
 
