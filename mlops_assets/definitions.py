@@ -20,7 +20,7 @@ from mlops_assets.domain.drift import DEFAULT_DRIFT_THRESHOLD
 from mlops_assets.domain.performance import DEFAULT_PERFORMANCE_DROP_THRESHOLD
 from mlops_assets.jobs import ALL_JOBS
 from mlops_assets.resources.landing import DEFAULT_INCOMPLETE_GRACE_SECONDS
-from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy, ScoreStore
+from mlops_assets.resources import FeastFeatureStore, LandingArea, MlflowModelRegistry, ReportStore, RetrainingPolicy, ScoreFiles, ScoreStore
 from mlops_assets.resources.environment import FromEnvironment
 from mlops_assets.duckdb_memory import DEFAULT_MEMORY_LIMIT as DEFAULT_DUCKDB_MEMORY_LIMIT
 from mlops_assets.resources.feature_store import offline_store_choice
@@ -76,6 +76,8 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
         ),
         "reports": ReportStore(path=path("MLOPS_REPORTS_DIR", home / "reports")),
         "score_store": ScoreStore(path=path("MLOPS_SCORES_DIR", home / "scores")),
+        # churn_scores' stored value is the same Parquet file (resources/scores.py).
+        "score_files": ScoreFiles(path=path("MLOPS_SCORES_DIR", home / "scores")),
         "policy": RetrainingPolicy(
             drift_threshold=float(threshold) if threshold else DEFAULT_DRIFT_THRESHOLD,
             performance_drop_threshold=float(drop_threshold) if drop_threshold else DEFAULT_PERFORMANCE_DROP_THRESHOLD,

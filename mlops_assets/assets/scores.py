@@ -85,6 +85,8 @@ def scored_users(feature_store: FeastFeatureStore, model, entities: pd.DataFrame
     partitions_def=monthly_partitions,
     group_name="scoring",
     kinds={"mlflow", "feast", "parquet"},
+    # The month's Parquet file is the stored value (written once, by the IO manager).
+    io_manager_key="score_files",
     # After the month's decision when the month retrains (same run); a month without retraining
     # is scored by scoring_job, which the drift sensor requests (its NO_ACTION branch).
     deps=[AssetDep("promotion_decision")],
@@ -118,7 +120,7 @@ def churn_scores(
     if unknown:
         context.log.warning(f"month {month}: {unknown} users have no features in Feast at {as_of.date()}; scored on missing values")
     table = score_table(user_ids, probabilities, chosen.version, as_of.date().isoformat(), bands)
-    path = score_store.write(as_of.date().isoformat(), table)
+    path = score_store.file_for(as_of.date().isoformat())  # written by the IO manager once the step returns
 
     previous_month = previous_month_key(month)
     previous = score_store.read(as_of_for(previous_month).isoformat())

@@ -25,6 +25,7 @@ import pandas as pd
 from dagster import ConfigurableResource, get_dagster_logger
 
 from mlops_assets.duckdb_memory import DEFAULT_MEMORY_LIMIT, memory_settings
+from mlops_assets.feast_import import import_feast
 from mlops_assets.resources import spark as spark_engine
 from mlops_assets.resources.environment import FromEnvironment
 
@@ -68,6 +69,7 @@ def offline_store_choice(value: str | None) -> str:
 
 
 def _feast_type(kind: str):
+    import_feast()
     from feast.types import Bool, Float64, Int64, String
 
     return {"str": String, "int": Int64, "float": Float64, "bool": Bool}[kind]
@@ -113,6 +115,7 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         return f"{self.data_uri}/{view}/*.parquet"
 
     def feature_definitions(self) -> list:
+        import_feast()
         from feast import Entity, FeatureView, Field, FileSource, ValueType
         from feast.data_format import ParquetFormat
 
@@ -145,6 +148,7 @@ class FeastFeatureStore(FromEnvironment, ConfigurableResource):
         return objects
 
     def store(self):
+        import_feast()
         from feast import FeatureStore
 
         repo = Path(self.repo_path)

@@ -8,7 +8,6 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import yaml
 from dagster import DagsterEventType, DagsterInstance
 
@@ -115,8 +114,8 @@ class Platform:
         return {k: v.value for k, v in record.asset_materialization.metadata.items()} | {"_run_id": record.run_id}
 
     def stored_value(self, asset: str, month: str):
-        path = Path(self.defs.resources["io_manager"].base_dir) / asset / month
-        return pd.read_pickle(path)
+        """The asset's value as its IO manager loads it (a pickle; churn_scores: its Parquet file)."""
+        return self.defs.load_asset_value(asset, instance=self.instance, partition_key=month)
 
     def state(self, months: list[str]) -> dict:
         """Everything about `months` that a fault must never lose or overwrite."""
