@@ -1,4 +1,4 @@
-"""Start-up costs every process pays before it does any work (issue 12), now and at an earlier commit.
+"""Start-up costs every process pays before it does any work (issue 12), now and at earlier commits.
 
 - **Code-location load**: `import mlops_assets.definitions` in a fresh interpreter, what the
   webserver, the daemon and every run pay; and which heavy libraries that load pulls in.
@@ -9,10 +9,11 @@
 - **First-use imports** inside the steps (Feast, MLflow, Evidently, scikit-learn, scipy.stats):
   each in a fresh interpreter, after Dagster and pandas (which every process has anyway).
 
-The earlier commit (`--before`, default the commit before issue 12's changes) is exported to a
-temporary folder and imported instead of the editable install, with the same virtualenv.
+The earlier commits (`--before`, default: before issue 12's changes, and before Feast was imported
+without typeguard's instrumentation) are exported to temporary folders and imported instead of the
+editable install, with the same virtualenv.
 
-    python -m benchmarks.startup --out benchmarks/results/startup.md [--before REF] [--reps 5]
+    python -m benchmarks.startup --out benchmarks/results/startup.md [--before REF,REF] [--reps 5]
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ from benchmarks import publish
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 HEAVY = ("scipy", "sklearn", "feast", "mlflow", "evidently", "matplotlib", "duckdb", "plotly")
-FIRST_USE = ("feast", "mlflow", "evidently", "sklearn.linear_model", "scipy.stats")
+# Each library as a step first imports it; Feast also plainly, to show what feast_import.py saves.
+FIRST_USE = {
+    "feast (as the platform imports it, mlops_assets.feast_import)": "from mlops_assets.feast_import import import_feast; import_feast()",
+    "feast (plain `import feast`, typeguard instrumenting it)": "import feast; import feast.infra.offline_stores.duckdb, feast.infra.online_stores.sqlite",
+    "mlflow": "import mlflow",
+    "evidently": "import evidently",
+    "sklearn.linear_model": "import sklearn.linear_model",
+    "scipy.stats": "import scipy.stats",
+}
 MONTH = "2024-01"
 
 
@@ -76,9 +85,9 @@ def load_figures(tree: Path | None, reps: int) -> dict:
 def first_use(reps: int) -> dict[str, float]:
     """Seconds to import each library on top of dagster + pandas (median)."""
     result = {}
-    for module in FIRST_USE:
-        code = f"import dagster, pandas, time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-        result[module] = statistics.median(float(python(None, code)[1].strip().splitlines()[-1]) for _ in range(reps))
+    for name, statement in FIRST_USE.items():
+        code = f"import dagster, pandas, time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+        result[name] = statistics.median(float(python(None, code)[1].strip().splitlines()[-1]) for _ in range(reps))
     return result
 
 
@@ -117,23 +126,27 @@ def export(ref: str) -> Path:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "startup.md")
-    parser.add_argument("--before", default="ac64e3e", help="the earlier commit to compare with")
+    parser.add_argument("--before", default="ac64e3e,3e9b0d3",
+                        help="earlier commits to compare with, comma-separated (default: before issue 12, and before "
+                        "Feast was imported without typeguard's instrumentation)")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--users", type=int, default=1000, help="users of the one month the run imports")
     args = parser.parse_args(argv)
     from mlops_assets.generator import write_months
 
     data = Path(tempfile.mkdtemp(prefix="mlops_startup_data_"))
-    before = export(args.before)
+    refs = args.before.split(",")
+    befores = {ref: export(ref) for ref in refs}
     try:
         write_months(data, n_users=args.users, seed=7)
         sides = {}
-        for name, tree in ((f"before ({args.before})", before), ("now", None)):
+        for name, tree in [*((f"before ({ref})", tree) for ref, tree in befores.items()), ("now", None)]:
             sides[name] = {"load": load_figures(tree, args.reps), "run": run_startup(tree, data, max(1, args.reps // 2 + 1))}
             print(name, json.dumps(sides[name]), flush=True)
         libraries = first_use(args.reps)
     finally:
-        shutil.rmtree(before, ignore_errors=True)
+        for tree in befores.values():
+            shutil.rmtree(tree, ignore_errors=True)
         shutil.rmtree(data, ignore_errors=True)
     lines = [
         "# Start-up (issue 12)",
@@ -158,7 +171,7 @@ def main(argv=None) -> int:
         "",
         "| library, imported on first use (after dagster + pandas) | s |",
         "| --- | --- |",
-        *[f"| `{m}` | {s:.2f} |" for m, s in libraries.items()],
+        *[f"| {m} | {s:.2f} |" for m, s in libraries.items()],
         "",
     ]
     publish(args.out, "\n".join(lines))
