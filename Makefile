@@ -114,6 +114,7 @@ bench: install
 	$(BIN)/python -m benchmarks.platform_warm --data $(BENCH_DATA)/users_1000000 --home $(BENCH_WORK)/warm1m_nc \
 	  --months 2024-01,2024-02,2024-03,2024-04 --no-capture --out benchmarks/results/memory_1m_no_capture.json
 	$(BIN)/python -m benchmarks.drift --data $(BENCH_DATA)/users_1000000 --out benchmarks/results/drift_1m.md
+	$(BIN)/python -m benchmarks.snapshot_floor --data $(BENCH_DATA)/users_1000000 --out benchmarks/results/snapshot_floor_1m.md
 	$(BIN)/python -m benchmarks.drift --data $(BENCH_DATA)/users_10000 --out benchmarks/results/drift_10k.md
 	$(BIN)/python -m benchmarks.online_materialize --data $(BENCH_DATA)/users_100000 --out benchmarks/results/online_100k.md
 	$(BIN)/python -m benchmarks.feast_retrieval --data $(BENCH_DATA)/users_1000000 --reps 3 --out benchmarks/results/feast_1m.md
