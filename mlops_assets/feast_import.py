@@ -3,15 +3,15 @@
 Feast decorates its classes with typeguard's `@typechecked`. At import, that decorator reads, parses
 and recompiles the whole module's source once for every decorated function (typeguard issue #468,
 open): `import feast` took 4.0-5.4 s here, 1.1 s without it, in every process that touches Feast
-(each ingest, retraining and scoring run the daemon launches, the webserver's asset checks, the
-prediction service). The only switch typeguard offers is `python -O`, which would also turn off every
+(each ingest, retraining and scoring run the daemon launches, the prediction service). The only switch typeguard offers is `python -O`, which would also turn off every
 `assert` in the process. So while Feast's modules load, `typeguard.typechecked` is a decorator that
-returns what it is given, and it is put back straight after: nothing else is affected.
+returns what it is given, and it is put back straight after: what is imported later is checked as
+before.
 
 What this gives up is Feast checking, at run time, the types of the arguments the platform passes
-to its constructors. `feast_import_test` (mlops_assets_tests/test_feast_import.py) builds the
-platform's feature definitions under Feast's full runtime checks in a fresh interpreter, so a wrong
-type would still fail a test.
+to its constructors. `mlops_assets_tests/test_feast_import.py` builds the platform's feature
+definitions under Feast's full runtime checks in a fresh interpreter, so a wrong type would
+still fail a test.
 """
 
 from __future__ import annotations
