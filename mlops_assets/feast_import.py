@@ -2,9 +2,9 @@
 
 Feast decorates its classes with typeguard's `@typechecked`. At import, that decorator reads, parses
 and recompiles the whole module's source once for every decorated function (typeguard issue #468,
-open): `import feast` took 4.0-5.4 s here, 1.1 s without it, in every process that touches Feast
-(each ingest, retraining and scoring run the daemon launches, the prediction service). The only switch typeguard offers is `python -O`, which would also turn off every
-`assert` in the process. So while Feast's modules load, `typeguard.typechecked` is a decorator that
+open): `import feast` took 4.0-5.6 s here, 1.1-1.5 s without it, in every process that touches
+Feast (each ingest, retraining and scoring run the daemon launches, the prediction service). The only
+switch typeguard offers is `python -O`, which would also turn off every `assert` in the process. So while Feast's modules load, `typeguard.typechecked` is a decorator that
 returns what it is given, and it is put back straight after: what is imported later is checked as
 before.
 
