@@ -4,9 +4,9 @@ Feast decorates its classes with typeguard's `@typechecked`. At import, that dec
 and recompiles the whole module's source once for every decorated function (typeguard issue #468,
 open): `import feast` took 4.0-5.6 s here, 1.1-1.5 s without it, in every process that touches
 Feast (each ingest, retraining and scoring run the daemon launches, the prediction service). The only
-switch typeguard offers is `python -O`, which would also turn off every `assert` in the process. So while Feast's modules load, `typeguard.typechecked` is a decorator that
-returns what it is given, and it is put back straight after: what is imported later is checked as
-before.
+switch typeguard offers is `python -O`, which would also turn off every `assert` in the process.
+So while Feast's modules load, `typeguard.typechecked` is a decorator that returns what it is given,
+and it is put back straight after: what is imported later is checked as before.
 
 What this gives up is Feast checking, at run time, the types of the arguments the platform passes
 to its constructors. `mlops_assets_tests/test_feast_import.py` builds the platform's feature
