@@ -47,6 +47,7 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
     threshold = env.get("MLOPS_DRIFT_THRESHOLD")
     grace = env.get("MLOPS_INCOMPLETE_GRACE_SECONDS")
     drop_threshold = env.get("MLOPS_PERFORMANCE_DROP_THRESHOLD")
+    scores_dir = path("MLOPS_SCORES_DIR", home / "scores")
     return {
         "io_manager": AssetValueStore(base_dir=path("MLOPS_STORAGE_DIR", home / "storage")),
         "landing": LandingArea(
@@ -75,9 +76,9 @@ def build_resources(home: Path, environ: Mapping[str, str] | None = None) -> dic
             ui_url=env.get("MLOPS_MLFLOW_UI_URL") or (tracking_uri if tracking_uri.startswith("http") else DEFAULT_MLFLOW_UI_URL),
         ),
         "reports": ReportStore(path=path("MLOPS_REPORTS_DIR", home / "reports")),
-        "score_store": ScoreStore(path=path("MLOPS_SCORES_DIR", home / "scores")),
+        "score_store": ScoreStore(path=scores_dir),
         # churn_scores' stored value is the same Parquet file (resources/scores.py).
-        "score_files": ScoreFiles(path=path("MLOPS_SCORES_DIR", home / "scores")),
+        "score_files": ScoreFiles(path=scores_dir),
         "policy": RetrainingPolicy(
             drift_threshold=float(threshold) if threshold else DEFAULT_DRIFT_THRESHOLD,
             performance_drop_threshold=float(drop_threshold) if drop_threshold else DEFAULT_PERFORMANCE_DROP_THRESHOLD,

@@ -30,7 +30,6 @@ def test_platform_imports_feast_uninstrumented_and_puts_typeguard_back():
         "checked = typeguard.typechecked\n"
         "from mlops_assets.feast_import import import_feast\n"
         "feast = import_feast()\n"
-        "from feast.infra.offline_stores.duckdb import DuckDBOfflineStore\n"
         "print(json.dumps({'restored': typeguard.typechecked is checked, 'loaded': [m for m in "
         f"{list(FEAST_MODULES)!r} if m in sys.modules], 'feature_view': {_instrumented('feast.FeatureView.__init__')}, "
         f"'entity': {_instrumented('feast.Entity.__init__')}}}))"

@@ -70,6 +70,8 @@ def test_scores_file_holds_every_user_of_the_month(platform):
         assert Path(metadata["scores_picture_png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         # The stored value handed to downstream assets is the file's table.
         pd.testing.assert_frame_equal(platform.stored_value("churn_scores", month), table)
+    # Stored once: no pickle of the table beside the Parquet file.
+    assert not (Path(platform.defs.resources["io_manager"].base_dir) / "churn_scores").exists()
     assert platform.latest("churn_scores", "2024-02")["decision_month"] == "2024-01"
     assert platform.latest("churn_scores", "2024-03")["model_month"] == "2024-03"
 

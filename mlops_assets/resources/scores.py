@@ -41,24 +41,24 @@ class ScoreStore(FromEnvironment, ConfigurableResource):
         return pd.read_parquet(target) if target.exists() else None
 
 
-def _as_of(partition_key: str) -> str:
-    from mlops_assets.domain.months import as_of_for
-
-    return as_of_for(partition_key).isoformat()
-
-
 class ScoreFiles(FromEnvironment, ConfigurableIOManager):
     """churn_scores' IO manager: a month's value is its Parquet file in the score store
     (MLOPS_SCORES_DIR), so `load_asset_value("churn_scores", partition_key=...)` reads that file."""
 
     path: str
 
+    @staticmethod
+    def _as_of(month: str) -> str:
+        from mlops_assets.domain.months import as_of_for
+
+        return as_of_for(month).isoformat()
+
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
-        ScoreStore(path=self.path).write(_as_of(context.asset_partition_key), obj)
+        ScoreStore(path=self.path).write(self._as_of(context.asset_partition_key), obj)
 
     def load_input(self, context: InputContext) -> pd.DataFrame:
-        month = context.asset_partition_key
-        table = ScoreStore(path=self.path).read(_as_of(month))
+        month, store = context.asset_partition_key, ScoreStore(path=self.path)
+        table = store.read(self._as_of(month))
         if table is None:
-            raise FileNotFoundError(f"month {month}: no churn scores at {ScoreStore(path=self.path).file_for(_as_of(month))}")
+            raise FileNotFoundError(f"month {month}: no churn scores at {store.file_for(self._as_of(month))}")
         return table
